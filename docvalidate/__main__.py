@@ -1,0 +1,3 @@
+from docvalidate.cli import main
+
+main()

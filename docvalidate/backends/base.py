@@ -1,0 +1,44 @@
+"""What every backend receives and gives back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from docvalidate.model import ErrorInfo
+
+
+@dataclass(frozen=True)
+class Job:
+    """Sessions of one document, run in order in one interpreter, each in a fresh namespace and
+    working directory. ``sessions[i][j]`` is the source of block j of session i, already padded
+    so that its line numbers are lines of the document."""
+
+    filename: str  # the document's display path, used as the code's file name
+    doc: str  # the document's text, so tracebacks can show its lines
+    root: Path  # the project root: visible in each scratch folder and on sys.path
+    sessions: tuple[tuple[str, ...], ...]
+    timeouts: tuple[tuple[float, ...], ...]
+    max_output: int
+
+
+@dataclass(frozen=True)
+class BlockRun:
+    session: int
+    block: int
+    error: ErrorInfo | None
+    stdout: str = ""
+    stderr: str = ""
+    stdout_dropped: int = 0
+    stderr_dropped: int = 0
+    duration: float = 0.0
+    fatal: bool = False  # the interpreter is gone: nothing after this block ran
+
+
+class Backend(Protocol):
+    def run(self, job: Job) -> Iterator[BlockRun]:
+        """Run the job's blocks in order, yielding one BlockRun per finished block; after a
+        ``fatal`` BlockRun nothing more is yielded."""
+        ...

@@ -1,0 +1,226 @@
+"""The local backend: each job runs in a child Python process in its own process group."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from docvalidate.backends.base import BlockRun, Job
+from docvalidate.model import ErrorInfo
+
+WORKER = Path(__file__).with_name("worker.py")
+# The child sees only these variables of ours (plus what the user names): never API keys.
+ALLOWED_ENV = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "SYSTEMROOT", "TMPDIR")
+STARTUP_TIMEOUT = 60.0  # seconds for the interpreter to start and reach the first block
+
+
+def child_environment(
+    environ: Mapping[str, str], extra: Mapping[str, str], pass_env: Sequence[str]
+) -> dict[str, str]:
+    env = {
+        k: v for k, v in environ.items() if k in ALLOWED_ENV or k.startswith("LC_")
+    }
+    env.update({name: environ[name] for name in pass_env if name in environ})
+    env["PYTHONHASHSEED"] = "0"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(extra)
+    return env
+
+
+def make_scratch(root: Path) -> Path:
+    """A fresh working folder in which the project root's entries are visible as symlinks."""
+    scratch = Path(tempfile.mkdtemp(prefix="docvalidate-"))
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        entries = []
+    for entry in entries:
+        try:
+            (scratch / entry.name).symlink_to(entry)
+        except OSError:
+            pass
+    return scratch
+
+
+@dataclass
+class LocalBackend:
+    python: str
+    env: dict[str, str] = field(default_factory=dict)
+
+    def run(self, job: Job) -> Iterator[BlockRun]:
+        scratches = [make_scratch(job.root) for _ in job.sessions]
+        try:
+            yield from self._run(job, scratches)
+        finally:
+            for scratch in scratches:
+                shutil.rmtree(scratch, ignore_errors=True)
+
+    def _run(self, job: Job, scratches: list[Path]) -> Iterator[BlockRun]:
+        payload = json.dumps({
+            "filename": job.filename,
+            "doc": job.doc,
+            "root": str(job.root),
+            "max_output": job.max_output,
+            "sessions": [
+                {"scratch": str(s), "blocks": list(blocks), "timeouts": list(timeouts)}
+                for s, blocks, timeouts in zip(scratches, job.sessions, job.timeouts,
+                                               strict=True)
+            ],
+        }).encode("utf-8")
+        read_fd, write_fd = os.pipe()
+        stderr = tempfile.TemporaryFile()
+        env = {**self.env, "HOME": str(scratches[0])} if scratches else dict(self.env)
+        try:
+            proc = subprocess.Popen(
+                [self.python, str(WORKER), str(write_fd)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                pass_fds=(write_fd,),
+                cwd=scratches[0] if scratches else None,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            os.close(read_fd)
+            os.close(write_fd)
+            stderr.close()
+            yield _fatal(0, 0, "WorkerError",
+                         f"cannot start the Python interpreter {self.python}: {exc.strerror}")
+            return
+        os.close(write_fd)
+        try:
+            yield from self._talk(job, proc, read_fd, payload, stderr)
+        finally:
+            _kill(proc)
+            os.close(read_fd)
+            stderr.close()
+
+    def _talk(self, job: Job, proc: subprocess.Popen[bytes], read_fd: int, payload: bytes,
+              stderr: tempfile._TemporaryFileWrapper[bytes]) -> Iterator[BlockRun]:
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(payload)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        selector = selectors.DefaultSelector()
+        selector.register(read_fd, selectors.EVENT_READ)
+        buffer = b""
+        current: tuple[int, int] | None = None
+        pending = sum(len(s) for s in job.sessions)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while pending:
+            if b"\n" not in buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not selector.select(remaining):
+                    _kill(proc)
+                    s, b = current or (0, 0)
+                    if current is None:
+                        yield _fatal(s, b, "WorkerError",
+                                     f"the Python interpreter did not start within "
+                                     f"{STARTUP_TIMEOUT:g} s")
+                        return
+                    seconds = job.timeouts[s][b]
+                    stack = _read_tail(stderr)
+                    yield BlockRun(s, b, fatal=True, error=ErrorInfo(
+                        type="Timeout",
+                        message=f"the example did not finish within {seconds:g} s (raise the "
+                        "limit with config 'timeout' or <!-- docvalidate: timeout=N -->)",
+                        line=_running_line(stack, job.filename),
+                        traceback=stack,
+                    ))
+                    return
+                chunk = os.read(read_fd, 65536)
+                if not chunk:
+                    yield self._crashed(proc, current, stderr)
+                    return
+                buffer += chunk
+                continue
+            raw, buffer = buffer.split(b"\n", 1)
+            try:
+                event = json.loads(raw)
+                kind, s, b = event["e"], int(event["s"]), int(event["b"])
+            except (ValueError, KeyError, TypeError):
+                _kill(proc)
+                s, b = current or (0, 0)
+                yield _fatal(s, b, "WorkerError", "the example wrote into docvalidate's "
+                             "result channel and corrupted it; the session was stopped")
+                return
+            if kind == "start":
+                current = (s, b)
+                deadline = time.monotonic() + job.timeouts[s][b]
+            elif kind == "end":
+                pending -= 1
+                current = None
+                deadline = time.monotonic() + STARTUP_TIMEOUT
+                error = event.get("error")
+                yield BlockRun(
+                    session=s,
+                    block=b,
+                    error=ErrorInfo(
+                        type=error["type"], message=error["message"], line=error["line"],
+                        traceback=error["traceback"], mro=tuple(error["mro"]),
+                    ) if error else None,
+                    stdout=event["stdout"],
+                    stderr=event["stderr"],
+                    stdout_dropped=event["stdout_dropped"],
+                    stderr_dropped=event["stderr_dropped"],
+                    duration=event["duration"],
+                )
+
+    def _crashed(self, proc: subprocess.Popen[bytes], current: tuple[int, int] | None,
+                 stderr: tempfile._TemporaryFileWrapper[bytes]) -> BlockRun:
+        try:
+            code = proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            code = proc.wait()
+        how = (f"was killed by signal {signal.Signals(-code).name}" if code < 0
+               else f"exited with code {code}")
+        tail = _read_tail(stderr)
+        if current is None:
+            message = f"the Python interpreter {how} before running the example"
+            s, b = 0, 0
+        else:
+            message = f"the Python process running this example {how}"
+            s, b = current
+        if tail:
+            message += f": {tail.splitlines()[-1]}"
+        return _fatal(s, b, "WorkerCrashed" if current else "WorkerError", message, tail)
+
+
+def _read_tail(stderr: tempfile._TemporaryFileWrapper[bytes], size: int = 4000) -> str:
+    stderr.seek(0)
+    return stderr.read()[-size:].decode("utf-8", "replace").strip()
+
+
+def _running_line(stack: str, filename: str) -> int | None:
+    """The innermost line of the document in a faulthandler dump (most recent call first)."""
+    m = re.search(r'File "' + re.escape(filename) + r'", line (\d+)', stack)
+    return int(m.group(1)) if m else None
+
+
+def _fatal(s: int, b: int, kind: str, message: str, detail: str = "") -> BlockRun:
+    return BlockRun(session=s, block=b, fatal=True,
+                    error=ErrorInfo(type=kind, message=message, traceback=detail))
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the whole process group, children left behind by the example included. The kernel
+    does not reuse a group's id while any member lives, so this is safe after the worker exits."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()

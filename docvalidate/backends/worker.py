@@ -1,0 +1,146 @@
+"""The program that runs examples inside the child interpreter.
+
+It is executed as a script (``python worker.py FD``) by whatever interpreter the user
+configured, so it imports nothing from docvalidate and only cheap standard modules at start-up.
+Protocol: one JSON job on stdin; JSON-line events on file descriptor FD:
+``{"e": "start", "s": i, "b": j}`` before block j of session i, ``{"e": "end", ...}`` after it.
+"""
+
+import faulthandler
+import json
+import os
+import sys
+import time
+import types
+
+_TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, without importing ast
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE
+_THIS = os.path.abspath(__file__)
+
+
+def _capture_file():
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("docvalidate-capture")
+    import tempfile
+
+    return os.dup(tempfile.TemporaryFile().fileno())
+
+
+def _read_capture(fd, cap):
+    size = os.fstat(fd).st_size
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks, left = [], min(size, cap)
+    while left > 0:
+        chunk = os.read(fd, left)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    data = b"".join(chunks)
+    return data.decode("utf-8", errors="replace"), max(0, size - cap)
+
+
+def _reset_capture(fd):
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def _doc_lines(text):
+    return [line + "\n" for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+
+
+def _describe(exc, filename, doc_text):
+    import linecache
+    import traceback
+
+    lines = _doc_lines(doc_text)
+    linecache.cache[filename] = (len(doc_text), None, lines, filename)
+    tb = exc.__traceback__
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) == _THIS:
+        tb = tb.tb_next
+    line = None
+    walk = tb
+    while walk is not None:
+        if walk.tb_frame.f_code.co_filename == filename:
+            line = walk.tb_lineno
+        walk = walk.tb_next
+    message = str(exc)
+    if isinstance(exc, SyntaxError) and exc.filename == filename:
+        line = exc.lineno
+        message = exc.msg
+    text = "".join(traceback.format_exception(type(exc), exc, tb))
+    mro = [f"{c.__module__}.{c.__qualname__}" for c in type(exc).__mro__]
+    return {"type": type(exc).__name__, "message": message, "line": line,
+            "traceback": text, "mro": mro}
+
+
+def _run(source, filename, namespace):
+    code = compile(source, filename, "exec", flags=_TOP_LEVEL_AWAIT, dont_inherit=True)
+    if code.co_flags & _CO_COROUTINE:
+        import asyncio
+
+        asyncio.run(eval(code, namespace))
+    else:
+        exec(code, namespace)
+
+
+def main():
+    out = os.fdopen(int(sys.argv[1]), "wb", buffering=0)
+    job = json.loads(sys.stdin.buffer.read())
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    filename, doc_text, cap = job["filename"], job["doc"], job["max_output"]
+    if job["root"] not in sys.path:
+        sys.path.insert(0, job["root"])
+    out_fd, err_fd = _capture_file(), _capture_file()
+    # Our own stderr goes to the parent's diagnostics file: a block that is about to hit its
+    # timeout dumps its stack there, so the parent can say which line was running.
+    diagnostics = os.fdopen(os.dup(2), "w")
+
+    def send(message):
+        out.write((json.dumps(message) + "\n").encode("utf-8"))
+
+    for s, session in enumerate(job["sessions"]):
+        os.chdir(session["scratch"])
+        module = types.ModuleType("__main__")
+        module.__file__ = filename
+        sys.modules["__main__"] = module
+        for b, (source, timeout) in enumerate(zip(session["blocks"], session["timeouts"])):
+            _flush()
+            _reset_capture(out_fd)
+            _reset_capture(err_fd)
+            os.dup2(out_fd, 1)
+            os.dup2(err_fd, 2)
+            send({"e": "start", "s": s, "b": b})
+            error = None
+            started = time.perf_counter()
+            faulthandler.dump_traceback_later(max(timeout * 0.9, timeout - 0.25),
+                                              file=diagnostics)
+            try:
+                _run(source, filename, module.__dict__)
+            except SystemExit as exc:
+                if exc.code not in (None, 0):
+                    error = _describe(exc, filename, doc_text)
+            except BaseException as exc:  # the example's failure, whatever it is
+                error = _describe(exc, filename, doc_text)
+            duration = time.perf_counter() - started
+            faulthandler.cancel_dump_traceback_later()
+            _flush()
+            stdout, out_dropped = _read_capture(out_fd, cap)
+            stderr, err_dropped = _read_capture(err_fd, cap)
+            send({"e": "end", "s": s, "b": b, "error": error, "duration": duration,
+                  "stdout": stdout, "stderr": stderr,
+                  "stdout_dropped": out_dropped, "stderr_dropped": err_dropped})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Command line: ``docvalidate check`` and ``docvalidate list`` — thin doors over the engine."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from docvalidate import __version__
+from docvalidate.config import Config, load_config, merge
+from docvalidate.engine import Collected, check, collect
+from docvalidate.errors import DocvalidateError
+from docvalidate.model import Outcome
+from docvalidate.report.json_report import render_json, render_list_json
+from docvalidate.report.text import render_list, render_text
+
+
+def _selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.argument("paths", nargs=-1, type=click.Path(path_type=str)),
+        click.option("--exclude", "exclude", multiple=True, metavar="GLOB",
+                     help="Skip files and folders matching GLOB (repeatable)."),
+        click.option("--dialect", type=click.Choice(["auto", "commonmark", "mkdocs"]),
+                     help="Markdown dialect (default: auto, mkdocs when an mkdocs.yml is found)."),
+        click.option("--sessions", type=click.Choice(["page", "block"]),
+                     help="Share one namespace per page (default) or per block."),
+        click.option("--config", "config_file", type=click.Path(path_type=Path),
+                     help="Config file (default: nearest pyproject.toml / docvalidate.toml)."),
+        click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                     show_default=True, help="Report format."),
+        click.option("--output", "-o", type=click.Path(path_type=Path),
+                     help="Write the report to FILE instead of standard output."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _config(config_file: Path | None, **overrides: Any) -> Config:
+    config = load_config(config_file)
+    values = {k: v for k, v in overrides.items() if v not in (None, ())}
+    if "exclude" in values:
+        values["exclude"] = (*config.exclude, *values["exclude"])
+    return merge(config, values, where="command line")
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text)
+    else:
+        try:
+            output.write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise DocvalidateError(f"cannot write report to {output}: {exc.strerror}") from None
+
+
+@contextmanager
+def _progress(enabled: bool, total: int) -> Iterator[Callable[[Outcome], None] | None]:
+    if not enabled or total == 0:
+        yield None
+        return
+    bar = Progress(TextColumn("checking examples"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+    with bar:
+        task = bar.add_task("examples", total=total)
+        yield lambda _outcome: bar.advance(task)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="docvalidate")
+def cli() -> None:
+    """Keep the Python examples in your documentation correct."""
+
+
+@cli.command("check")
+@_selection_options
+@click.option("--timeout", type=float, help="Seconds each block may run (default 30).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Files run in parallel (default: number of CPUs).")
+@click.option("--python", help="Interpreter that runs the examples (default: this one).")
+@click.option("--verbose", "-v", is_flag=True, help="Also list skipped examples and why.")
+def check_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str | None,
+                  sessions: str | None, config_file: Path | None, fmt: str,
+                  output: Path | None, timeout: float | None, jobs: int | None,
+                  python: str | None, verbose: bool) -> None:
+    """Run the Python examples in Markdown files under PATHS and report failures."""
+    started = time.perf_counter()
+    config = _config(config_file, exclude=exclude, dialect=dialect, sessions=sessions,
+                     timeout=timeout, jobs=jobs, python=python)
+    collected: Collected = collect(config, paths)
+    total = sum(len(s.tasks) for per_file in collected.sessions for s in per_file)
+    show_bar = fmt == "text" and output is None and sys.stderr.isatty()
+    with _progress(show_bar, total) as progress:
+        report = check(config, paths, progress=progress, collected=collected)
+    if fmt == "json":
+        _emit(render_json(report), output)
+    elif output is not None:
+        console = Console(file=open(output, "w", encoding="utf-8"), no_color=True, width=100)
+        with console.file:
+            render_text(console, report, time.perf_counter() - started, verbose)
+    else:
+        render_text(Console(highlight=False), report, time.perf_counter() - started, verbose)
+    sys.exit(0 if report.ok else 1)
+
+
+@cli.command("list")
+@_selection_options
+def list_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str | None,
+                 sessions: str | None, config_file: Path | None, fmt: str,
+                 output: Path | None) -> None:
+    """List the examples found under PATHS without running them."""
+    config = _config(config_file, exclude=exclude, dialect=dialect, sessions=sessions)
+    collected = collect(config, paths)
+    if fmt == "json":
+        _emit(render_list_json(collected.files, collected.sessions), output)
+    else:
+        render_list(Console(highlight=False), collected.files, collected.sessions)
+    sys.exit(1 if any(f.error for f in collected.files) else 0)
+
+
+def main() -> None:
+    """Entry point: user-facing errors become one line on stderr and an exit code."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except DocvalidateError as exc:
+        click.echo(f"docvalidate: error: {exc}", err=True)
+        sys.exit(exc.exit_code)

@@ -1,0 +1,131 @@
+"""Configuration: ``[tool.docvalidate]`` in the nearest ``pyproject.toml`` or a
+``docvalidate.toml``, overridden by command-line options. Unknown keys and bad values are
+ConfigErrors (exit 2)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from docvalidate.errors import ConfigError
+
+SESSIONS = ("page", "block")
+DIALECTS = ("auto", "commonmark", "mkdocs")
+
+
+@dataclass(frozen=True)
+class Config:
+    paths: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    dialect: str = "auto"
+    sessions: str = "page"
+    python: str = sys.executable
+    cwd: str | None = None  # project root for examples; default: nearest pyproject/mkdocs.yml
+    timeout: float = 30.0
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    max_file_size: int = 10 * 1024 * 1024
+    max_output: int = 1024 * 1024
+    env: dict[str, str] = field(default_factory=dict)
+    pass_env: tuple[str, ...] = ()
+    source: Path | None = None  # the file this config came from
+
+    @property
+    def base(self) -> Path:
+        """Folder that relative paths in the config file are relative to."""
+        return self.source.parent if self.source else Path.cwd()
+
+
+_KEYS = {f.name for f in fields(Config)} - {"source"}
+
+
+def find_config_file(start: Path) -> Path | None:
+    """``docvalidate.toml``, or a ``pyproject.toml`` with ``[tool.docvalidate]``, in ``start``
+    or the nearest folder above it."""
+    for folder in (start.resolve(), *start.resolve().parents):
+        own = folder / "docvalidate.toml"
+        if own.is_file():
+            return own
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "docvalidate" in _read_toml(pyproject).get("tool", {}):
+            return pyproject
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def load_config(path: Path | None = None, start: Path | None = None) -> Config:
+    """Load the config file (``path``, or the nearest one above ``start``); defaults if none."""
+    if path is None:
+        path = find_config_file(start or Path.cwd())
+        if path is None:
+            return Config()
+    elif not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    data = _read_toml(path)
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get("docvalidate", {})
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: [tool.docvalidate] must be a table")
+    return merge(Config(source=path.resolve()), data, where=str(path))
+
+
+def merge(config: Config, values: dict[str, Any], where: str = "command line") -> Config:
+    """A copy of ``config`` with ``values`` validated and applied."""
+    unknown = sorted(set(values) - _KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r} (known keys: {', '.join(sorted(_KEYS))})"
+        )
+    checked = {key: _check(key, value, where) for key, value in values.items()}
+    return replace(config, **checked)
+
+
+def _check(key: str, value: Any, where: str) -> Any:
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"{where}: {key} = {value!r} is invalid: expected {expected}")
+
+    if key in ("paths", "exclude", "pass_env"):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise bad("a list of strings")
+        return tuple(value)
+    if key == "dialect":
+        if value not in DIALECTS:
+            raise bad(" or ".join(DIALECTS))
+        return value
+    if key == "sessions":
+        if value not in SESSIONS:
+            raise bad(" or ".join(SESSIONS))
+        return value
+    if key in ("python", "cwd"):
+        if not isinstance(value, str) or not value:
+            raise bad("a path")
+        return value
+    if key == "timeout":
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise bad("a number of seconds greater than 0")
+        return float(value)
+    if key in ("jobs", "max_file_size", "max_output"):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise bad("a whole number of at least 1")
+        return value
+    if key == "env":
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise bad("a table of NAME = \"value\" strings")
+        return dict(value)
+    raise AssertionError(key)  # pragma: no cover - _KEYS and _check are kept in step

@@ -1,0 +1,89 @@
+"""The one engine function every front door (CLI, MkDocs plugin, pytest) calls."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from docvalidate.backends.local import LocalBackend, child_environment
+from docvalidate.config import Config
+from docvalidate.discover import find_files
+from docvalidate.errors import ConfigError
+from docvalidate.model import RunReport, Session, SourceFile
+from docvalidate.runner import FileWork, Progress, run_all
+from docvalidate.sessions import plan_file
+from docvalidate.sources.markdown import load_markdown
+
+ROOT_MARKERS = ("pyproject.toml", "mkdocs.yml", "mkdocs.yaml")
+
+
+@dataclass(frozen=True)
+class Collected:
+    files: tuple[SourceFile, ...]
+    sessions: tuple[tuple[Session, ...], ...]  # per file
+
+
+def search_paths(config: Config, paths: tuple[str, ...]) -> list[Path]:
+    """Command-line paths, else config ``paths`` (relative to the config file), else ``docs/``
+    when it exists, else the current directory."""
+    if paths:
+        return [Path(p) for p in paths]
+    if config.paths:
+        return [config.base / p for p in config.paths]
+    docs = Path("docs")
+    return [docs] if docs.is_dir() else [Path(".")]
+
+
+def collect(config: Config, paths: tuple[str, ...] = ()) -> Collected:
+    """Find and read every document and plan its sessions, without running anything."""
+    found = find_files(search_paths(config, paths), config.exclude)
+    files = tuple(
+        load_markdown(f.path, f.display, config.dialect, config.max_file_size) for f in found
+    )
+    return Collected(files, tuple(plan_file(f, config) for f in files))
+
+
+@cache
+def project_root(folder: Path) -> Path:
+    """The folder of the nearest pyproject.toml or mkdocs.yml, else the current directory."""
+    for candidate in (folder, *folder.parents):
+        if any((candidate / marker).is_file() for marker in ROOT_MARKERS):
+            return candidate
+    return Path.cwd()
+
+
+def resolve_python(config: Config) -> str:
+    python = config.python
+    if os.sep in python or (os.altsep and os.altsep in python):
+        path = Path(python)
+        if not path.is_absolute() and config.source is not None:
+            path = config.base / path
+        if not path.exists():
+            raise ConfigError(f"python = {config.python!r}: no such interpreter")
+        return str(path)
+    found = shutil.which(python)
+    if found is None:
+        raise ConfigError(f"python = {python!r}: not found on PATH")
+    return found
+
+
+def check(config: Config, paths: tuple[str, ...] = (), progress: Progress | None = None,
+          collected: Collected | None = None) -> RunReport:
+    """Find, plan and run every example below ``paths``."""
+    collected = collected or collect(config, paths)
+    backend = LocalBackend(
+        python=resolve_python(config),
+        env=child_environment(os.environ, config.env, config.pass_env),
+    )
+    fixed_root = (config.base / config.cwd).resolve() if config.cwd else None
+    work = [
+        FileWork(source, sessions,
+                 fixed_root or project_root(Path(source.path).resolve().parent))
+        for source, sessions in zip(collected.files, collected.sessions, strict=True)
+        if source.error is None and sessions
+    ]
+    outcomes = run_all(work, backend, config.jobs, config.max_output, progress)
+    return RunReport(collected.files, tuple(outcomes))

@@ -1,0 +1,139 @@
+"""The data that flows through the pipeline: plain frozen dataclasses, no behaviour hidden in them.
+
+files -> sources -> Example -> sessions -> Task/Session -> runner -> Result -> report
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Status = Literal["passed", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class Directive:
+    """One ``name[=value]`` item of a ``<!-- docvalidate: ... -->`` comment (or a marker)."""
+
+    name: str
+    value: str | None
+    line: int  # 1-based line of the comment in the file
+
+
+@dataclass(frozen=True)
+class Example:
+    """One code block found in a document, with everything a rewrite needs.
+
+    ``span`` covers the raw bytes of the code lines (container prefixes and line endings
+    included, fences excluded); ``code`` is those lines with the prefix removed and line
+    endings normalised to ``\\n``.
+    """
+
+    path: str  # display path (relative to the current directory when below it)
+    language: str  # normalised: "python" or "pycon"
+    info: str  # the raw info string after the fence marker
+    code: str
+    span: tuple[int, int]  # byte offsets in the file on disk
+    prefix: str  # container prefix of a code line (indentation, "> ") for new lines
+    newline: str  # the file's line-ending style
+    line: int  # 1-based line of the opening fence
+    end_line: int  # 1-based line of the closing fence (last line when unclosed)
+    directives: tuple[Directive, ...] = ()
+    closed: bool = True
+    heading: str | None = None  # nearest heading above, for context
+
+    @property
+    def id(self) -> str:
+        return f"{self.path}:{self.line}"
+
+    @property
+    def first_code_line(self) -> int:
+        return self.line + 1
+
+
+@dataclass(frozen=True)
+class FileWarning:
+    line: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """What a source module made of one file."""
+
+    path: str
+    dialect: str
+    examples: tuple[Example, ...] = ()
+    warnings: tuple[FileWarning, ...] = ()
+    error: str | None = None  # the file could not be read at all
+    text: str = ""  # decoded text without BOM, for showing lines in reports
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    type: str
+    message: str
+    line: int | None = None
+    traceback: str = ""
+    # Fully qualified names of the exception's classes (most derived first), so that
+    # `raises=` can be decided above the backend, identically for every backend.
+    mro: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Task:
+    """One example as the runner treats it: where it runs and under which rules."""
+
+    example: Example
+    session: str
+    timeout: float
+    raises: str | None = None
+    skip: str | None = None  # reason; the example is not run
+    error: ErrorInfo | None = None  # fails without running (e.g. DirectiveError)
+    no_fix: bool = False
+
+
+@dataclass(frozen=True)
+class Session:
+    """Ordered tasks that share one namespace."""
+
+    id: str
+    path: str
+    tasks: tuple[Task, ...]
+
+
+@dataclass(frozen=True)
+class Result:
+    example_id: str
+    status: Status
+    duration: float = 0.0
+    stdout: str = ""
+    stderr: str = ""
+    error: ErrorInfo | None = None
+    reason: str | None = None
+    cached: bool = False
+    stdout_dropped: int = 0  # bytes beyond the capture cap
+    stderr_dropped: int = 0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    task: Task
+    result: Result
+
+
+@dataclass(frozen=True)
+class RunReport:
+    files: tuple[SourceFile, ...]
+    outcomes: tuple[Outcome, ...] = field(default_factory=tuple)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.result.status == status)
+
+    @property
+    def file_errors(self) -> int:
+        return sum(1 for f in self.files if f.error is not None)
+
+    @property
+    def ok(self) -> bool:
+        return self.count("failed") == 0 and self.file_errors == 0

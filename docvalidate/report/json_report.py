@@ -1,0 +1,86 @@
+"""The JSON report (version 1). Keys may be added later; none are removed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from docvalidate.model import ErrorInfo, RunReport, Session, SourceFile, Task
+
+
+def _error(error: ErrorInfo | None) -> dict[str, Any] | None:
+    if error is None:
+        return None
+    return {"type": error.type, "message": error.message, "line": error.line,
+            "traceback": error.traceback}
+
+
+def _file(source: SourceFile) -> dict[str, Any]:
+    return {
+        "path": source.path,
+        "dialect": source.dialect,
+        "examples": len(source.examples),
+        "error": source.error,
+        "warnings": [{"line": w.line, "message": w.message} for w in source.warnings],
+    }
+
+
+def example_entry(task: Task) -> dict[str, Any]:
+    ex = task.example
+    return {
+        "id": ex.id,
+        "path": ex.path,
+        "line": ex.line,
+        "end_line": ex.end_line,
+        "language": ex.language,
+        "session": task.session,
+        "directives": [
+            {"name": d.name, "value": d.value, "line": d.line} for d in ex.directives
+        ],
+    }
+
+
+def render_json(report: RunReport) -> str:
+    examples = []
+    for outcome in report.outcomes:
+        result = outcome.result
+        examples.append({
+            **example_entry(outcome.task),
+            "status": result.status,
+            "reason": result.reason,
+            "duration": round(result.duration, 6),
+            "stdout": result.stdout,
+            "stderr": result.stderr,
+            "stdout_dropped": result.stdout_dropped,
+            "stderr_dropped": result.stderr_dropped,
+            "error": _error(result.error),
+        })
+    return json.dumps({
+        "version": 1,
+        "summary": {
+            "passed": report.count("passed"),
+            "failed": report.count("failed"),
+            "skipped": report.count("skipped"),
+            "file_errors": report.file_errors,
+        },
+        "files": [_file(f) for f in report.files],
+        "examples": examples,
+    }, indent=2)
+
+
+def render_list_json(files: tuple[SourceFile, ...],
+                     sessions: tuple[tuple[Session, ...], ...]) -> str:
+    tasks = sorted(
+        (task for per_file in sessions for s in per_file for task in s.tasks),
+        key=lambda t: (t.example.path, t.example.line),
+    )
+    order = {f.path: i for i, f in enumerate(files)}
+    tasks.sort(key=lambda t: (order.get(t.example.path, 0), t.example.line))
+    return json.dumps({
+        "version": 1,
+        "files": [_file(f) for f in files],
+        "examples": [
+            {**example_entry(t), "skip": t.skip,
+             "error": _error(t.error)} for t in tasks
+        ],
+    }, indent=2)

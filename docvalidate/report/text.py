@@ -1,0 +1,113 @@
+"""The terminal report: one section per failure, then warnings and a one-line summary."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.text import Text
+
+from docvalidate.model import Outcome, RunReport, Session, SourceFile
+
+CONTEXT = 3  # lines of the example shown around the failing line
+
+
+def _lines_of(source: SourceFile) -> list[str]:
+    return source.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _failure(console: Console, outcome: Outcome, doc_lines: list[str]) -> None:
+    ex, error = outcome.task.example, outcome.result.error
+    assert error is not None
+    where = error.line or ex.line
+    console.print()
+    header = Text()
+    header.append("FAILED ", style="bold red")
+    header.append(f"{ex.path}:{where}", style="bold")
+    header.append(f"  {error.type}: {error.message}")
+    console.print(header)
+    first, last = ex.line, ex.end_line
+    if last - first > 2 * CONTEXT + 1:
+        first, last = max(first, where - CONTEXT), min(last, where + CONTEXT)
+    width = len(str(last))
+    for number in range(first, last + 1):
+        if number - 1 >= len(doc_lines):
+            break
+        mark = number == where
+        line = Text(f"{'>' if mark else ' '} {number:>{width}} | ",
+                    style="bold red" if mark else "dim")
+        line.append(doc_lines[number - 1], style="bold" if mark else "")
+        console.print(line, soft_wrap=True)
+    if error.traceback:
+        console.print(Text(error.traceback.rstrip("\n"), style="red"), soft_wrap=True)
+    result = outcome.result
+    for name, text, dropped in (("stdout", result.stdout, result.stdout_dropped),
+                                ("stderr", result.stderr, result.stderr_dropped)):
+        if text.strip():
+            console.print(Text(f"--- captured {name} ---", style="dim"))
+            console.print(Text(text.rstrip("\n")), soft_wrap=True)
+        if dropped:
+            console.print(Text(f"... {dropped} more bytes of {name} dropped (capture limit)",
+                               style="dim"))
+
+
+def summary_line(report: RunReport, seconds: float) -> str:
+    parts = [f"{report.count('passed')} passed", f"{report.count('failed')} failed",
+             f"{report.count('skipped')} skipped"]
+    if report.file_errors:
+        parts.append(f"{report.file_errors} file error{'s' * (report.file_errors != 1)}")
+    return ", ".join(parts) + f" in {seconds:.2f}s"
+
+
+def render_text(console: Console, report: RunReport, seconds: float, verbose: bool = False
+                ) -> None:
+    docs = {f.path: _lines_of(f) for f in report.files}
+    for outcome in report.outcomes:
+        if outcome.result.status == "failed":
+            _failure(console, outcome, docs.get(outcome.task.example.path, []))
+    notes = []
+    for source in report.files:
+        if source.error:
+            notes.append(Text.assemble((f"{source.path}: ", "bold"), ("error: ", "bold red"),
+                                       source.error))
+        for warning in source.warnings:
+            where = f"{source.path}:{warning.line}" if warning.line else source.path
+            notes.append(Text.assemble((f"{where}: ", "bold"), ("warning: ", "yellow"),
+                                       warning.message))
+    if verbose:
+        for outcome in report.outcomes:
+            if outcome.result.status == "skipped":
+                notes.append(Text.assemble((f"{outcome.task.example.id}: ", "bold"),
+                                           ("skipped: ", "cyan"), outcome.result.reason or ""))
+    if notes:
+        console.print()
+        for note in notes:
+            console.print(note, soft_wrap=True)
+    if not report.files:
+        console.print(Text("no Markdown files found", style="yellow"))
+    console.print()
+    style = "bold red" if not report.ok else "bold green"
+    console.print(Text(summary_line(report, seconds), style=style))
+
+
+def render_list(console: Console, files: tuple[SourceFile, ...],
+                sessions: tuple[tuple[Session, ...], ...]) -> None:
+    for source, per_file in zip(files, sessions, strict=True):
+        if source.error:
+            console.print(Text.assemble((f"{source.path}: ", "bold"), ("error: ", "bold red"),
+                                        source.error), soft_wrap=True)
+            continue
+        tasks = sorted((t for s in per_file for t in s.tasks), key=lambda t: t.example.line)
+        for task in tasks:
+            ex = task.example
+            directives = ", ".join(
+                d.name + (f"={d.value}" if d.value is not None else "") for d in ex.directives
+            )
+            status = ("error: " + task.error.message if task.error
+                      else "skip: " + task.skip if task.skip else "run")
+            line = Text.assemble((ex.id, "bold"), f"  {ex.language}  session={task.session}")
+            if directives:
+                line.append(f"  [{directives}]")
+            line.append(f"  ({status})", style="dim")
+            console.print(line, soft_wrap=True)
+    count = sum(len(f.examples) for f in files)
+    console.print(Text(f"{count} example{'s' * (count != 1)} in {len(files)} "
+                       f"file{'s' * (len(files) != 1)}"))
