@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -73,6 +74,20 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[Outcome], None] |
         yield lambda _outcome: bar.advance(task)
 
 
+def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Our own errors become one line on stderr and their exit code, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DocvalidateError as exc:
+            click.echo(f"docvalidate: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
 @click.group()
 @click.version_option(__version__, prog_name="docvalidate")
 def cli() -> None:
@@ -86,6 +101,7 @@ def cli() -> None:
               help="Files run in parallel (default: number of CPUs).")
 @click.option("--python", help="Interpreter that runs the examples (default: this one).")
 @click.option("--verbose", "-v", is_flag=True, help="Also list skipped examples and why.")
+@_user_errors
 def check_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str | None,
                   sessions: str | None, config_file: Path | None, fmt: str,
                   output: Path | None, timeout: float | None, jobs: int | None,
@@ -102,9 +118,9 @@ def check_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str
     if fmt == "json":
         _emit(render_json(report), output)
     elif output is not None:
-        console = Console(file=open(output, "w", encoding="utf-8"), no_color=True, width=100)
-        with console.file:
-            render_text(console, report, time.perf_counter() - started, verbose)
+        with open(output, "w", encoding="utf-8") as stream:
+            render_text(Console(file=stream, no_color=True, width=100), report,
+                        time.perf_counter() - started, verbose)
     else:
         render_text(Console(highlight=False), report, time.perf_counter() - started, verbose)
     sys.exit(0 if report.ok else 1)
@@ -112,6 +128,7 @@ def check_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str
 
 @cli.command("list")
 @_selection_options
+@_user_errors
 def list_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str | None,
                  sessions: str | None, config_file: Path | None, fmt: str,
                  output: Path | None) -> None:
@@ -126,17 +143,5 @@ def list_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str 
 
 
 def main() -> None:
-    """Entry point: user-facing errors become one line on stderr and an exit code."""
-    try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except DocvalidateError as exc:
-        click.echo(f"docvalidate: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+    """Console-script entry point."""
+    cli(prog_name="docvalidate")

@@ -117,14 +117,18 @@ def _failed(task: Task, error: ErrorInfo, **fields: object) -> Result:
 
 
 def exception_matches(error: ErrorInfo, expected: str) -> bool:
-    """Whether an exception whose classes are ``error.mro`` is ``expected`` or a subclass;
-    ``expected`` may be a bare class name or a dotted path."""
+    """Whether an exception whose classes are ``error.mro`` is ``expected`` or a subclass.
+
+    ``expected`` is a bare class name (``KeyError``, ``OutOfStock``) or the dotted path a user
+    imports it by (``json.JSONDecodeError``, defined in ``json.decoder``): the class names must
+    be equal and the given module must be the class's module or a package above it.
+    """
+    want_module, _, want_name = expected.rpartition(".")
     for qualified in error.mro or (error.type,):
         module, _, name = qualified.rpartition(".")
-        candidates = {qualified, name}
-        if module == "builtins":
-            candidates.add(name)
-        if expected in candidates or qualified.endswith("." + expected):
+        if name != want_name:
+            continue
+        if not want_module or module == want_module or module.startswith(want_module + "."):
             return True
     return False
 

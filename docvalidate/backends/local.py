@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -45,10 +46,8 @@ def make_scratch(root: Path) -> Path:
     except OSError:
         entries = []
     for entry in entries:
-        try:
+        with contextlib.suppress(OSError):
             (scratch / entry.name).symlink_to(entry)
-        except OSError:
-            pass
     return scratch
 
 
@@ -78,7 +77,9 @@ class LocalBackend:
             ],
         }).encode("utf-8")
         read_fd, write_fd = os.pipe()
-        stderr = tempfile.TemporaryFile()
+        # The worker's own stderr (start-up errors, stack dumps before a timeout); closed in
+        # the finally below, after the generator is done with it.
+        stderr = tempfile.TemporaryFile()  # noqa: SIM115
         env = {**self.env, "HOME": str(scratches[0])} if scratches else dict(self.env)
         try:
             proc = subprocess.Popen(
@@ -219,8 +220,6 @@ def _fatal(s: int, b: int, kind: str, message: str, detail: str = "") -> BlockRu
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     """Kill the whole process group, children left behind by the example included. The kernel
     does not reuse a group's id while any member lives, so this is safe after the worker exits."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     proc.wait()

@@ -6,6 +6,7 @@ Protocol: one JSON job on stdin; JSON-line events on file descriptor FD:
 ``{"e": "start", "s": i, "b": j}`` before block j of session i, ``{"e": "end", ...}`` after it.
 """
 
+import contextlib
 import faulthandler
 import json
 import os
@@ -47,10 +48,8 @@ def _reset_capture(fd):
 
 def _flush():
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-        try:
+        with contextlib.suppress(Exception):
             stream.flush()
-        except Exception:
-            pass
 
 
 def _doc_lines(text):
@@ -114,7 +113,9 @@ def main():
         module = types.ModuleType("__main__")
         module.__file__ = filename
         sys.modules["__main__"] = module
-        for b, (source, timeout) in enumerate(zip(session["blocks"], session["timeouts"])):
+        # No zip(strict=...): this file must also run on interpreters older than ours.
+        blocks = zip(session["blocks"], session["timeouts"])  # noqa: B905
+        for b, (source, timeout) in enumerate(blocks):
             _flush()
             _reset_capture(out_fd)
             _reset_capture(err_fd)

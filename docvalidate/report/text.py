@@ -22,9 +22,10 @@ def _failure(console: Console, outcome: Outcome, doc_lines: list[str]) -> None:
     header = Text()
     header.append("FAILED ", style="bold red")
     header.append(f"{ex.path}:{where}", style="bold")
-    header.append(f"  {error.type}: {error.message}")
-    console.print(header)
-    first, last = ex.line, ex.end_line
+    if where != ex.line:
+        header.append(f" (example at line {ex.line})", style="dim")
+    console.print(header, soft_wrap=True)
+    first, last = min(ex.line, where), ex.end_line
     if last - first > 2 * CONTEXT + 1:
         first, last = max(first, where - CONTEXT), min(last, where + CONTEXT)
     width = len(str(last))
@@ -36,8 +37,10 @@ def _failure(console: Console, outcome: Outcome, doc_lines: list[str]) -> None:
                     style="bold red" if mark else "dim")
         line.append(doc_lines[number - 1], style="bold" if mark else "")
         console.print(line, soft_wrap=True)
-    if error.traceback:
+    if error.traceback and error.type != "Timeout":
         console.print(Text(error.traceback.rstrip("\n"), style="red"), soft_wrap=True)
+    else:
+        console.print(Text(f"{error.type}: {error.message}", style="red"), soft_wrap=True)
     result = outcome.result
     for name, text, dropped in (("stdout", result.stdout, result.stdout_dropped),
                                 ("stderr", result.stderr, result.stderr_dropped)):

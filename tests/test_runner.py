@@ -1,0 +1,279 @@
+"""Execution semantics: sessions, directives, tracebacks mapped to the document, timeouts,
+crashes, captured output, scratch folders. Every test runs real child interpreters."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from conftest import by_line
+
+FENCE = "```"
+
+
+def block(code: str, directive: str = "") -> str:
+    head = f"<!-- docvalidate: {directive} -->\n" if directive else ""
+    return f"{head}{FENCE}python\n{code}\n{FENCE}\n\n"
+
+
+def test_page_session_shares_namespace(write, check_json):
+    write("a.md", block("x = 41") + block("assert x == 41\nx += 1") + block("assert x == 42"))
+    code, report = check_json("a.md")
+    assert code == 0
+    assert [e["status"] for e in report["examples"]] == ["passed"] * 3
+    assert {e["session"] for e in report["examples"]} == {"a.md"}
+
+
+def test_block_sessions_are_fresh(write, check_json):
+    write("a.md", block("x = 1") + block("print(x)"))
+    code, report = check_json("a.md", "--sessions", "block")
+    assert code == 1
+    second = report["examples"][1]
+    assert second["status"] == "failed"
+    assert second["error"]["type"] == "NameError"
+    assert second["session"] == "a.md:5"
+
+
+def test_pages_do_not_share_state(write, check_json):
+    write("a.md", block("shared = 1"))
+    write("b.md", block("print(shared)"))
+    _, report = check_json(".")
+    statuses = {e["path"]: e["status"] for e in report["examples"]}
+    assert statuses == {"a.md": "passed", "b.md": "failed"}
+
+
+def test_failure_line_points_into_the_document(write, check_json):
+    write("docs/guide.md", "# Guide\n\nSome text.\n\n" + block("a = 1\nb = 2\nc = a / 0\nd = 4"))
+    _, report = check_json("docs/guide.md")
+    (ex,) = report["examples"]
+    assert ex["line"] == 5 and ex["end_line"] == 10
+    assert ex["error"]["type"] == "ZeroDivisionError"
+    assert ex["error"]["line"] == 8
+    assert 'File "docs/guide.md", line 8' in ex["error"]["traceback"]
+    assert "c = a / 0" in ex["error"]["traceback"]
+    assert "worker.py" not in ex["error"]["traceback"]
+
+
+def test_error_line_is_innermost_frame_in_the_example(write, check_json):
+    code = "def f():\n    return 1 / 0\n\ndef g():\n    return f()\n\ng()"
+    write("a.md", block(code))
+    _, report = check_json("a.md")
+    assert report["examples"][0]["error"]["line"] == 3  # `return 1 / 0`
+
+
+def test_syntax_error_line(write, check_json):
+    write("a.md", "text\n\n" + block("x = 1\ny = (\n"))
+    _, report = check_json("a.md")
+    error = report["examples"][0]["error"]
+    assert error["type"] == "SyntaxError"
+    assert error["line"] in (5, 6)
+
+
+def test_skip_and_off_regions_are_reported(write, check_json):
+    write("a.md", block("raise SystemExit(3)", "skip")
+          + "<!-- docvalidate: off -->\n\n" + block("1/0") + "<!-- docvalidate: on -->\n\n"
+          + block("print('ok')"))
+    code, report = check_json("a.md")
+    assert code == 0
+    statuses = [(e["status"], e["reason"]) for e in report["examples"]]
+    assert statuses[0][0] == "skipped" and "directive" in statuses[0][1]
+    assert statuses[1][0] == "skipped" and "off" in statuses[1][1]
+    assert statuses[2] == ("passed", None)
+
+
+def test_isolated_block_does_not_touch_page_session(write, check_json):
+    write("a.md", block("x = 1") + block("assert 'x' not in globals()\ny = 2", "isolated")
+          + block("assert x == 1\nassert 'y' not in globals()"))
+    code, report = check_json("a.md")
+    assert code == 0, report
+    assert report["examples"][1]["session"] == "a.md:6"
+
+
+def test_named_session(write, check_json):
+    write("a.md", block("n = 1", "session=setup") + block("assert 'n' not in globals()")
+          + block("assert n == 1", "session=setup"))
+    code, report = check_json("a.md")
+    assert code == 0, report
+    assert report["examples"][0]["session"] == report["examples"][2]["session"] == "a.md#setup"
+
+
+def test_raises_directive(write, check_json):
+    write("a.md",
+          block("{}['k']", "raises=KeyError")            # exact class
+          + block("{}['k']", "raises=LookupError")       # base class
+          + block("import json\njson.loads('{')", "raises=ValueError")  # subclass
+          + block("x = 1", "raises=KeyError")             # nothing raised
+          + block("int('x')", "raises=KeyError"))         # wrong exception
+    _, report = check_json("a.md")
+    ex = report["examples"]
+    assert [e["status"] for e in ex] == ["passed", "passed", "passed", "failed", "failed"]
+    assert ex[3]["error"]["type"] == "ExpectedException"
+    assert "expected KeyError" in ex[3]["error"]["message"]
+    assert ex[4]["error"]["type"] == "ValueError"
+    assert "expected KeyError" in ex[4]["error"]["message"]
+
+
+def test_raises_accepts_dotted_and_user_defined_names(write, check_json):
+    write("a.md",
+          block("class Oops(Exception):\n    pass\n\nraise Oops()", "raises=Oops")
+          + block("import json\njson.loads('{')", "raises=json.JSONDecodeError"))
+    code, report = check_json("a.md")
+    assert code == 0, report
+
+
+def test_directive_error_fails_block_and_run_goes_on(write, check_json):
+    write("a.md", block("print(1)", "bogus=1") + block("print(2)"))
+    code, report = check_json("a.md")
+    assert code == 1
+    first, second = report["examples"]
+    assert first["error"]["type"] == "DirectiveError"
+    assert "bogus" in first["error"]["message"] and first["error"]["line"] == 1
+    assert second["status"] == "passed"
+
+
+def test_timeout_kills_block_and_aborts_session(write, check_json):
+    write("a.md", block("x = 1") + block("import time\nwhile True:\n    time.sleep(0.01)",
+                                         "timeout=0.5")
+          + block("print(x)") + block("print('isolated still runs')", "isolated"))
+    code, report = check_json("a.md")
+    assert code == 1
+    ex = report["examples"]
+    assert ex[1]["status"] == "failed" and ex[1]["error"]["type"] == "Timeout"
+    assert ex[1]["error"]["line"] in (8, 9, 10)  # the loop, located from a stack dump
+    assert ex[2]["status"] == "skipped"
+    assert ex[2]["reason"] == f"session aborted at line {ex[1]['line']}"
+    assert ex[3]["status"] == "passed"  # another session of the same page
+
+
+def test_config_timeout(write, check_json):
+    write("a.md", block("import time\ntime.sleep(10)"))
+    _, report = check_json("a.md", "--timeout", "0.5")
+    error = report["examples"][0]["error"]
+    assert error["type"] == "Timeout" and "0.5 s" in error["message"]
+
+
+def test_crash_of_the_interpreter_is_reported(write, check_json):
+    write("a.md", block("import os\nos._exit(7)") + block("print('later')")
+          + block("print('other session')", "isolated"))
+    code, report = check_json("a.md")
+    ex = report["examples"]
+    assert code == 1
+    assert ex[0]["error"]["type"] == "WorkerCrashed"
+    assert "code 7" in ex[0]["error"]["message"]
+    assert ex[1]["status"] == "skipped" and "aborted" in ex[1]["reason"]
+    assert ex[2]["status"] == "passed"
+
+
+def test_killing_the_parent_process_group_member_is_contained(write, check_json):
+    write("a.md", block("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"))
+    _, report = check_json("a.md")
+    error = report["examples"][0]["error"]
+    assert error["type"] == "WorkerCrashed" and "SIGKILL" in error["message"]
+
+
+def test_output_is_captured_per_block_and_capped(write, check_json, project: Path):
+    (project / "docvalidate.toml").write_text("max_output = 1000\n")
+    write("a.md", block("print('one')\nimport sys\nprint('err', file=sys.stderr)")
+          + block("import os\nos.system('echo from-child')")
+          + block("print('x' * 5000)"))
+    _, report = check_json("a.md")
+    ex = report["examples"]
+    assert ex[0]["stdout"] == "one\n" and ex[0]["stderr"] == "err\n"
+    assert ex[1]["stdout"] == "from-child\n"  # output of subprocesses is captured too
+    assert len(ex[2]["stdout"]) == 1000 and ex[2]["stdout_dropped"] == 4001
+
+
+def test_system_exit(write, check_json):
+    write("a.md", block("import sys\nsys.exit(0)") + block("raise SystemExit(2)"))
+    _, report = check_json("a.md")
+    assert [e["status"] for e in report["examples"]] == ["passed", "failed"]
+    assert report["examples"][1]["error"]["type"] == "SystemExit"
+
+
+def test_top_level_await(write, check_json):
+    write("a.md", block("import asyncio\nawait asyncio.sleep(0)\nv = 3") + block("assert v == 3"))
+    code, report = check_json("a.md")
+    assert code == 0, report
+
+
+def test_main_guard_and_pickle_work(write, check_json):
+    write("a.md", block("import pickle\nfrom dataclasses import dataclass\n\n@dataclass\n"
+                        "class P:\n    x: int\n\nassert pickle.loads(pickle.dumps(P(1))) == P(1)\n"
+                        "if __name__ == '__main__':\n    ran = True")
+          + block("assert ran"))
+    code, report = check_json("a.md")
+    assert code == 0, report
+
+
+def test_scratch_folder_sees_project_files_and_leaves_no_trace(write, check_json,
+                                                               project: Path):
+    write("data/input.csv", "a,b\n1,2\n")
+    write("docs/a.md", block("import os\nprint(open('data/input.csv').read())\n"
+                             "open('out.json', 'w').write('{}')\nprint(os.getcwd())"))
+    _, report = check_json("docs/a.md")
+    ex = report["examples"][0]
+    assert ex["status"] == "passed", ex
+    assert ex["stdout"].startswith("a,b\n1,2\n")
+    scratch = Path(ex["stdout"].splitlines()[-1])
+    assert scratch != project and not scratch.exists()  # removed afterwards
+    assert not (project / "out.json").exists()
+    assert not (project / "docs" / "out.json").exists()
+
+
+def test_project_root_is_importable(write, check_json):
+    write("mylib.py", "VALUE = 42\n")
+    write("docs/deep/page.md", block("import mylib\nassert mylib.VALUE == 42"))
+    code, report = check_json("docs/deep/page.md")
+    assert code == 0, report
+
+
+def test_environment_is_an_allow_list(write, check_json, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    monkeypatch.setenv("E2B_API_KEY", "e2b-secret")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp-secret")
+    monkeypatch.setenv("MY_SETTING", "visible")
+    write("docvalidate.toml", 'pass_env = ["MY_SETTING"]\nenv = { GREETING = "hello" }\n')
+    write("a.md", block("import os\nprint(sorted(os.environ))\n"
+                        "assert os.environ['MY_SETTING'] == 'visible'\n"
+                        "assert os.environ['GREETING'] == 'hello'\n"
+                        "assert os.environ['PYTHONHASHSEED'] == '0'"))
+    code, report = check_json("a.md")
+    assert code == 0, report
+    out = report["examples"][0]["stdout"]
+    for secret in ("OPENAI_API_KEY", "E2B_API_KEY", "GITHUB_TOKEN"):
+        assert secret not in out
+
+
+def test_examples_never_run_in_docvalidate_process(write, check_json):
+    write("a.md", block("import os\nprint(os.getpid())"))
+    _, report = check_json("a.md")
+    assert int(report["examples"][0]["stdout"]) != os.getpid()
+
+
+def test_stdin_is_closed(write, check_json):
+    write("a.md", block("try:\n    input()\nexcept EOFError:\n    print('eof')"))
+    _, report = check_json("a.md")
+    assert report["examples"][0]["stdout"] == "eof\n"
+
+
+def test_pycon_session_statements_run(write, check_json):
+    write("a.md", "```pycon\n>>> x = 2\n>>> for i in range(2):\n...     x += i\n>>> x\n3\n"
+          "```\n\n```pycon\n>>> x + undefined\n```\n")
+    _, report = check_json("a.md")
+    first, second = report["examples"]
+    assert first["status"] == "passed", first
+    assert second["error"]["type"] == "NameError" and second["error"]["line"] == 10
+
+
+def test_parallel_jobs_give_the_same_results(write, check_json):
+    for i in range(6):
+        write(f"p{i}.md", block(f"v = {i}") + block(f"assert v == {i}")
+              + block("1/0" if i == 3 else "pass"))
+    _, serial = check_json(".", "--jobs", "1")
+    _, parallel = check_json(".", "--jobs", "3")
+
+    def key(r):
+        return [(e["id"], e["status"]) for e in r["examples"]]
+
+    assert key(serial) == key(parallel)
+    assert by_line(serial)[9]["status"] == "passed"
