@@ -32,75 +32,80 @@ def run_all(
     max_output: int,
     progress: Progress | None = None,
 ) -> list[Outcome]:
-    """Run every file's sessions, ``jobs`` files at a time; outcomes in document order."""
+    """Run every session, each in its own interpreter, ``jobs`` at a time; outcomes in
+    document order."""
+    units = [(item, session) for item in work for session in item.sessions]
 
-    def one(item: FileWork) -> list[Outcome]:
-        return run_file(item, backend, max_output, progress)
+    def one(unit: tuple[FileWork, Session]) -> list[Outcome]:
+        return run_session(unit[0], unit[1], backend, max_output, progress)
 
-    if jobs <= 1 or len(work) <= 1:
-        per_file = [one(item) for item in work]
+    if jobs <= 1 or len(units) <= 1:
+        per_session = [one(unit) for unit in units]
     else:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            per_file = list(pool.map(one, work))
-    return [outcome for outcomes in per_file for outcome in outcomes]
+            per_session = list(pool.map(one, units))
+    order = {item.source.path: i for i, item in enumerate(work)}
+    return sorted(
+        (outcome for outcomes in per_session for outcome in outcomes),
+        key=lambda o: (order[o.task.example.path], o.task.example.line),
+    )
 
 
-def run_file(
-    work: FileWork, backend: Backend, max_output: int, progress: Progress | None = None
+def run_session(
+    work: FileWork,
+    session: Session,
+    backend: Backend,
+    max_output: int,
+    progress: Progress | None = None,
 ) -> list[Outcome]:
-    results: dict[str, Result] = {}
+    """Run one session's tasks in order in one interpreter."""
+    outcomes: list[Outcome] = []
 
     def done(task: Task, result: Result) -> None:
-        results[task.example.id] = result
+        outcome = Outcome(task, result)
+        outcomes.append(outcome)
         if progress is not None:
-            progress(Outcome(task, result))
+            progress(outcome)
 
-    runnable: list[tuple[Session, list[Task], list[str]]] = []
-    for session in work.sessions:
-        tasks, sources = [], []
-        for task in session.tasks:
-            settled = _settled(task)
-            if settled is not None:
-                done(task, settled)
-                continue
-            try:
-                sources.append(program(task.example))
-            except ValueError as exc:  # a malformed interactive session
-                done(task, _failed(task, ErrorInfo("SyntaxError", str(exc),
-                                                   task.example.first_code_line)))
-                continue
-            tasks.append(task)
-        if tasks:
-            runnable.append((session, tasks, sources))
+    tasks: list[Task] = []
+    sources: list[str] = []
+    for task in session.tasks:
+        settled = _settled(task)
+        if settled is not None:
+            done(task, settled)
+            continue
+        try:
+            sources.append(program(task.example))
+        except ValueError as exc:  # a malformed interactive session
+            done(task, _failed(task, ErrorInfo("SyntaxError", str(exc),
+                                               task.example.first_code_line)))
+            continue
+        tasks.append(task)
+    if not tasks:
+        return outcomes
 
-    while runnable:
-        job = Job(
-            filename=work.source.path,
-            doc=work.source.text,
-            root=work.root,
-            sessions=tuple(tuple(sources) for _, _, sources in runnable),
-            timeouts=tuple(tuple(t.timeout for t in tasks) for _, tasks, _ in runnable),
-            max_output=max_output,
-        )
-        rest: list[tuple[Session, list[Task], list[str]]] = []
-        for run in backend.run(job):
-            tasks = runnable[run.session][1]
-            task = tasks[run.block]
-            done(task, _judge(task, run))
-            if run.fatal:
-                line = task.example.line
-                for later in tasks[run.block + 1:]:
-                    done(later, Result(later.example.id, "skipped",
-                                       reason=f"session aborted at line {line}"))
-                rest = runnable[run.session + 1:]
-                break
-        runnable = rest
-
-    ordered = sorted(
-        (task for session in work.sessions for task in session.tasks),
-        key=lambda t: t.example.line,
+    job = Job(
+        filename=work.source.path,
+        doc=work.source.text,
+        root=work.root,
+        blocks=tuple(sources),
+        timeouts=tuple(t.timeout for t in tasks),
+        max_output=max_output,
     )
-    return [Outcome(task, results[task.example.id]) for task in ordered]
+    finished = 0
+    for run in backend.run(job):
+        task = tasks[run.block]
+        done(task, _judge(task, run))
+        finished = run.block + 1
+        if run.fatal:
+            for later in tasks[finished:]:
+                done(later, Result(later.example.id, "skipped",
+                                   reason=f"session aborted at line {task.example.line}"))
+            finished = len(tasks)
+            break
+    for task in tasks[finished:]:  # a backend must not end early without saying why
+        done(task, _failed(task, ErrorInfo("WorkerError", "the backend returned no result")))
+    return outcomes
 
 
 def _settled(task: Task) -> Result | None:

@@ -12,21 +12,20 @@ from docvalidate.model import ErrorInfo
 
 @dataclass(frozen=True)
 class Job:
-    """Sessions of one document, run in order in one interpreter, each in a fresh namespace and
-    working directory. ``sessions[i][j]`` is the source of block j of session i, already padded
-    so that its line numbers are lines of the document."""
+    """One session: blocks run in order in one fresh interpreter and namespace, in a fresh
+    working directory. Each block's source is already padded so that its line numbers are
+    lines of the document."""
 
     filename: str  # the document's display path, used as the code's file name
     doc: str  # the document's text, so tracebacks can show its lines
-    root: Path  # the project root: visible in each scratch folder and on sys.path
-    sessions: tuple[tuple[str, ...], ...]
-    timeouts: tuple[tuple[float, ...], ...]
+    root: Path  # the project root: visible in the scratch folder and on sys.path
+    blocks: tuple[str, ...]
+    timeouts: tuple[float, ...]
     max_output: int
 
 
 @dataclass(frozen=True)
 class BlockRun:
-    session: int
     block: int
     error: ErrorInfo | None
     stdout: str = ""
@@ -40,5 +39,5 @@ class BlockRun:
 class Backend(Protocol):
     def run(self, job: Job) -> Iterator[BlockRun]:
         """Run the job's blocks in order, yielding one BlockRun per finished block; after a
-        ``fatal`` BlockRun nothing more is yielded."""
+        ``fatal`` BlockRun (the interpreter is gone) nothing more is yielded."""
         ...

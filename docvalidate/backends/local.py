@@ -57,30 +57,26 @@ class LocalBackend:
     env: dict[str, str] = field(default_factory=dict)
 
     def run(self, job: Job) -> Iterator[BlockRun]:
-        scratches = [make_scratch(job.root) for _ in job.sessions]
+        scratch = make_scratch(job.root)
         try:
-            yield from self._run(job, scratches)
+            yield from self._run(job, scratch)
         finally:
-            for scratch in scratches:
-                shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(scratch, ignore_errors=True)
 
-    def _run(self, job: Job, scratches: list[Path]) -> Iterator[BlockRun]:
+    def _run(self, job: Job, scratch: Path) -> Iterator[BlockRun]:
         payload = json.dumps({
             "filename": job.filename,
             "doc": job.doc,
             "root": str(job.root),
             "max_output": job.max_output,
-            "sessions": [
-                {"scratch": str(s), "blocks": list(blocks), "timeouts": list(timeouts)}
-                for s, blocks, timeouts in zip(scratches, job.sessions, job.timeouts,
-                                               strict=True)
-            ],
+            "blocks": list(job.blocks),
+            "timeouts": list(job.timeouts),
         }).encode("utf-8")
         read_fd, write_fd = os.pipe()
         # The worker's own stderr (start-up errors, stack dumps before a timeout); closed in
         # the finally below, after the generator is done with it.
         stderr = tempfile.TemporaryFile()  # noqa: SIM115
-        env = {**self.env, "HOME": str(scratches[0])} if scratches else dict(self.env)
+        env = {**self.env, "HOME": str(scratch)}
         try:
             proc = subprocess.Popen(
                 [self.python, str(WORKER), str(write_fd)],
@@ -88,7 +84,7 @@ class LocalBackend:
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
                 pass_fds=(write_fd,),
-                cwd=scratches[0] if scratches else None,
+                cwd=scratch,
                 env=env,
                 start_new_session=True,
             )
@@ -96,7 +92,7 @@ class LocalBackend:
             os.close(read_fd)
             os.close(write_fd)
             stderr.close()
-            yield _fatal(0, 0, "WorkerError",
+            yield _fatal(0, "WorkerError",
                          f"cannot start the Python interpreter {self.python}: {exc.strerror}")
             return
         os.close(write_fd)
@@ -118,23 +114,22 @@ class LocalBackend:
         selector = selectors.DefaultSelector()
         selector.register(read_fd, selectors.EVENT_READ)
         buffer = b""
-        current: tuple[int, int] | None = None
-        pending = sum(len(s) for s in job.sessions)
+        current: int | None = None
+        pending = len(job.blocks)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while pending:
             if b"\n" not in buffer:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not selector.select(remaining):
                     _kill(proc)
-                    s, b = current or (0, 0)
                     if current is None:
-                        yield _fatal(s, b, "WorkerError",
+                        yield _fatal(0, "WorkerError",
                                      f"the Python interpreter did not start within "
                                      f"{STARTUP_TIMEOUT:g} s")
                         return
-                    seconds = job.timeouts[s][b]
+                    seconds = job.timeouts[current]
                     stack = _read_tail(stderr)
-                    yield BlockRun(s, b, fatal=True, error=ErrorInfo(
+                    yield BlockRun(current, fatal=True, error=ErrorInfo(
                         type="Timeout",
                         message=f"the example did not finish within {seconds:g} s (raise the "
                         "limit with config 'timeout' or <!-- docvalidate: timeout=N -->)",
@@ -151,23 +146,21 @@ class LocalBackend:
             raw, buffer = buffer.split(b"\n", 1)
             try:
                 event = json.loads(raw)
-                kind, s, b = event["e"], int(event["s"]), int(event["b"])
+                kind, b = event["e"], int(event["b"])
             except (ValueError, KeyError, TypeError):
                 _kill(proc)
-                s, b = current or (0, 0)
-                yield _fatal(s, b, "WorkerError", "the example wrote into docvalidate's "
+                yield _fatal(current or 0, "WorkerError", "the example wrote into docvalidate's "
                              "result channel and corrupted it; the session was stopped")
                 return
             if kind == "start":
-                current = (s, b)
-                deadline = time.monotonic() + job.timeouts[s][b]
+                current = b
+                deadline = time.monotonic() + job.timeouts[b]
             elif kind == "end":
                 pending -= 1
                 current = None
                 deadline = time.monotonic() + STARTUP_TIMEOUT
                 error = event.get("error")
                 yield BlockRun(
-                    session=s,
                     block=b,
                     error=ErrorInfo(
                         type=error["type"], message=error["message"], line=error["line"],
@@ -180,7 +173,7 @@ class LocalBackend:
                     duration=event["duration"],
                 )
 
-    def _crashed(self, proc: subprocess.Popen[bytes], current: tuple[int, int] | None,
+    def _crashed(self, proc: subprocess.Popen[bytes], current: int | None,
                  stderr: tempfile._TemporaryFileWrapper[bytes]) -> BlockRun:
         try:
             code = proc.wait(timeout=5)
@@ -192,13 +185,12 @@ class LocalBackend:
         tail = _read_tail(stderr)
         if current is None:
             message = f"the Python interpreter {how} before running the example"
-            s, b = 0, 0
         else:
             message = f"the Python process running this example {how}"
-            s, b = current
         if tail:
             message += f": {tail.splitlines()[-1]}"
-        return _fatal(s, b, "WorkerCrashed" if current else "WorkerError", message, tail)
+        kind = "WorkerError" if current is None else "WorkerCrashed"
+        return _fatal(current or 0, kind, message, tail)
 
 
 def _read_tail(stderr: tempfile._TemporaryFileWrapper[bytes], size: int = 4000) -> str:
@@ -212,8 +204,8 @@ def _running_line(stack: str, filename: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _fatal(s: int, b: int, kind: str, message: str, detail: str = "") -> BlockRun:
-    return BlockRun(session=s, block=b, fatal=True,
+def _fatal(block: int, kind: str, message: str, detail: str = "") -> BlockRun:
+    return BlockRun(block=block, fatal=True,
                     error=ErrorInfo(type=kind, message=message, traceback=detail))
 
 

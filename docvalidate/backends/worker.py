@@ -2,8 +2,10 @@
 
 It is executed as a script (``python worker.py FD``) by whatever interpreter the user
 configured, so it imports nothing from docvalidate and only cheap standard modules at start-up.
-Protocol: one JSON job on stdin; JSON-line events on file descriptor FD:
-``{"e": "start", "s": i, "b": j}`` before block j of session i, ``{"e": "end", ...}`` after it.
+It runs one session: the blocks of the job read from stdin (JSON), in order, in one fresh
+``__main__`` namespace, in the current directory (the scratch folder the parent made).
+Protocol: JSON-line events on file descriptor FD: ``{"e": "start", "b": j}`` before block j,
+``{"e": "end", "b": j, ...}`` after it.
 """
 
 import faulthandler
@@ -109,38 +111,34 @@ def main():
     def send(message):
         out.write((json.dumps(message) + "\n").encode("utf-8"))
 
-    for s, session in enumerate(job["sessions"]):
-        os.chdir(session["scratch"])
-        module = types.ModuleType("__main__")
-        module.__file__ = filename
-        sys.modules["__main__"] = module
-        blocks = zip(session["blocks"], session["timeouts"])
-        for b, (source, timeout) in enumerate(blocks):
-            _flush()
-            _reset_capture(out_fd)
-            _reset_capture(err_fd)
-            os.dup2(out_fd, 1)
-            os.dup2(err_fd, 2)
-            send({"e": "start", "s": s, "b": b})
-            error = None
-            started = time.perf_counter()
-            faulthandler.dump_traceback_later(max(timeout * 0.9, timeout - 0.25),
-                                              file=diagnostics)
-            try:
-                _run(source, filename, module.__dict__)
-            except SystemExit as exc:
-                if exc.code not in (None, 0):
-                    error = _describe(exc, filename, doc_text)
-            except BaseException as exc:  # the example's failure, whatever it is
+    module = types.ModuleType("__main__")
+    module.__file__ = filename
+    sys.modules["__main__"] = module
+    for b, (source, timeout) in enumerate(zip(job["blocks"], job["timeouts"])):
+        _flush()
+        _reset_capture(out_fd)
+        _reset_capture(err_fd)
+        os.dup2(out_fd, 1)
+        os.dup2(err_fd, 2)
+        send({"e": "start", "b": b})
+        error = None
+        started = time.perf_counter()
+        faulthandler.dump_traceback_later(max(timeout * 0.9, timeout - 0.25), file=diagnostics)
+        try:
+            _run(source, filename, module.__dict__)
+        except SystemExit as exc:
+            if exc.code not in (None, 0):
                 error = _describe(exc, filename, doc_text)
-            duration = time.perf_counter() - started
-            faulthandler.cancel_dump_traceback_later()
-            _flush()
-            stdout, out_dropped = _read_capture(out_fd, cap)
-            stderr, err_dropped = _read_capture(err_fd, cap)
-            send({"e": "end", "s": s, "b": b, "error": error, "duration": duration,
-                  "stdout": stdout, "stderr": stderr,
-                  "stdout_dropped": out_dropped, "stderr_dropped": err_dropped})
+        except BaseException as exc:  # the example's failure, whatever it is
+            error = _describe(exc, filename, doc_text)
+        duration = time.perf_counter() - started
+        faulthandler.cancel_dump_traceback_later()
+        _flush()
+        stdout, out_dropped = _read_capture(out_fd, cap)
+        stderr, err_dropped = _read_capture(err_fd, cap)
+        send({"e": "end", "b": b, "error": error, "duration": duration,
+              "stdout": stdout, "stderr": stderr,
+              "stdout_dropped": out_dropped, "stderr_dropped": err_dropped})
 
 
 if __name__ == "__main__":
