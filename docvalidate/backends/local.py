@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from docvalidate.backends.base import BlockRun, Job
 from docvalidate.model import ErrorInfo
@@ -104,7 +105,7 @@ class LocalBackend:
             stderr.close()
 
     def _talk(self, job: Job, proc: subprocess.Popen[bytes], read_fd: int, payload: bytes,
-              stderr: tempfile._TemporaryFileWrapper[bytes]) -> Iterator[BlockRun]:
+              stderr: BinaryIO) -> Iterator[BlockRun]:
         assert proc.stdin is not None
         try:
             proc.stdin.write(payload)
@@ -174,7 +175,7 @@ class LocalBackend:
                 )
 
     def _crashed(self, proc: subprocess.Popen[bytes], current: int | None,
-                 stderr: tempfile._TemporaryFileWrapper[bytes]) -> BlockRun:
+                 stderr: BinaryIO) -> BlockRun:
         try:
             code = proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -193,7 +194,7 @@ class LocalBackend:
         return _fatal(current or 0, kind, message, tail)
 
 
-def _read_tail(stderr: tempfile._TemporaryFileWrapper[bytes], size: int = 4000) -> str:
+def _read_tail(stderr: BinaryIO, size: int = 4000) -> str:
     stderr.seek(0)
     return stderr.read()[-size:].decode("utf-8", "replace").strip()
 

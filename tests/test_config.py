@@ -1,0 +1,87 @@
+"""Config discovery, validation and precedence."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from docvalidate.config import Config, find_config_file, load_config, merge
+from docvalidate.discover import find_files, is_excluded
+from docvalidate.engine import project_root, search_paths
+from docvalidate.errors import ConfigError
+
+
+def test_nearest_file_with_a_section_wins(tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text("[tool.docvalidate]\ntimeout = 5\n")
+    inner = tmp_path / "a" / "b"
+    inner.mkdir(parents=True)
+    (tmp_path / "a" / "pyproject.toml").write_text("[project]\nname = 'x'\n")  # no section
+    assert find_config_file(inner) == tmp_path / "pyproject.toml"
+    assert load_config(start=inner).timeout == 5.0
+    (tmp_path / "a" / "docvalidate.toml").write_text("timeout = 7\n")
+    assert load_config(start=inner).timeout == 7.0
+
+
+def test_no_config_gives_defaults(tmp_path: Path):
+    config = load_config(start=tmp_path)
+    assert config.source is None and config.sessions == "page" and config.timeout == 30.0
+
+
+def test_paths_are_relative_to_the_config_file(tmp_path: Path, monkeypatch):
+    (tmp_path / "docvalidate.toml").write_text("paths = ['guide']\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    monkeypatch.chdir(sub)
+    config = load_config()
+    assert search_paths(config, ()) == [tmp_path / "guide"]
+    assert search_paths(config, ("x.md",)) == [Path("x.md")]
+
+
+@pytest.mark.parametrize(("values", "fragment"), [
+    ({"timeout": 0}, "greater than 0"),
+    ({"timeout": True}, "greater than 0"),
+    ({"jobs": 0}, "at least 1"),
+    ({"exclude": [1]}, "list of strings"),
+    ({"env": {"A": 1}}, "NAME = \"value\""),
+    ({"dialect": "gfm"}, "auto or commonmark or mkdocs"),
+    ({"colour": "red"}, "unknown key 'colour'"),
+])
+def test_invalid_values(values, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        merge(Config(), values)
+
+
+def test_merge_converts_and_keeps_others():
+    config = merge(Config(timeout=3), {"exclude": "drafts", "jobs": 2})
+    assert config.exclude == ("drafts",) and config.jobs == 2 and config.timeout == 3
+
+
+@pytest.mark.parametrize(("path", "patterns", "excluded"), [
+    ("broken/a.md", ["broken"], True),
+    ("docs/broken/a.md", ["broken"], True),
+    ("docs/a.md", ["broken"], False),
+    ("docs/draft-1.md", ["draft-*.md"], True),
+    ("docs/old/a.md", ["docs/old"], True),
+    ("docs/older/a.md", ["docs/old"], False),
+    ("x/docs/old/a.md", ["docs/old"], False),
+    ("docs/old/a.md", ["docs/*"], True),
+])
+def test_exclude_patterns(path, patterns, excluded):
+    assert is_excluded(PurePosixPath(path), patterns) is excluded
+
+
+def test_find_files_order_and_dedup(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("b.md", "a.md", "sub/c.md", "sub/z.markdown"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    found = find_files([Path("."), Path("a.md")], [])
+    assert [f.display for f in found] == ["a.md", "b.md", "sub/c.md", "sub/z.markdown"]
+
+
+def test_project_root(tmp_path: Path):
+    (tmp_path / "mkdocs.yml").write_text("site_name: x\n")
+    deep = tmp_path / "docs" / "a"
+    deep.mkdir(parents=True)
+    assert project_root(deep) == tmp_path
