@@ -274,3 +274,31 @@ def test_sample_docs_broken_folder_fails():
     assert result.returncode == 1
     assert "FAILED sample_docs/broken/stock-report.md:" in result.stdout
     assert "Traceback (most recent call last)" in result.stdout
+
+
+def test_progress_bar_only_on_a_terminal(project: Path, write):
+    import pty
+
+    write("a.md", "```python\nimport time\ntime.sleep(0.3)\n```\n")
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "docvalidate", "check", "a.md"],
+                              stdout=subprocess.PIPE, stderr=slave, timeout=60, text=True,
+                              env={**os.environ, "TERM": "xterm", "COLUMNS": "80"})
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+    assert proc.returncode == 0
+    assert b"checking examples" in seen  # drawn on the terminal (stderr)
+    assert "checking examples" not in proc.stdout  # never mixed into the report
+    piped = _docvalidate("check", "a.md", cwd=project)
+    assert "checking examples" not in piped.stdout + piped.stderr
