@@ -84,6 +84,9 @@ def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except DocvalidateError as exc:
             click.echo(f"docvalidate: error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("docvalidate: interrupted; running examples were stopped", err=True)
+            sys.exit(130)
 
     return wrapper
 

@@ -39,11 +39,17 @@ def run_all(
     def one(unit: tuple[FileWork, Session]) -> list[Outcome]:
         return run_session(unit[0], unit[1], backend, max_output, progress)
 
-    if jobs <= 1 or len(units) <= 1:
-        per_session = [one(unit) for unit in units]
-    else:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            per_session = list(pool.map(one, units))
+    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(units))))
+    try:
+        futures = [pool.submit(one, unit) for unit in units]
+        per_session = [future.result() for future in futures]
+    except BaseException:
+        # Ctrl-C (or any failure of ours): stop the running interpreters now instead of
+        # waiting for every session to finish, then let the exception through.
+        backend.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
     order = {item.source.path: i for i, item in enumerate(work)}
     return sorted(
         (outcome for outcomes in per_session for outcome in outcomes),

@@ -277,3 +277,32 @@ def test_parallel_jobs_give_the_same_results(write, check_json):
 
     assert key(serial) == key(parallel)
     assert by_line(serial)[9]["status"] == "passed"
+
+
+def test_ctrl_c_stops_running_examples(write, project: Path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pidfile = project / "pid.txt"
+    write("a.md", block(f"import os, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\n"
+                        "time.sleep(60)"))
+    proc = subprocess.Popen([sys.executable, "-m", "docvalidate", "check", "a.md"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not (pidfile.exists() and pidfile.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = int(pidfile.read_text())
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert time.monotonic() - started < 5  # did not wait for the 60 s sleep
+    assert "interrupted" in err and "Traceback" not in err
+    try:
+        os.kill(child, 0)
+        alive = True
+    except ProcessLookupError:
+        alive = False
+    assert not alive

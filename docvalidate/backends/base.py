@@ -41,3 +41,7 @@ class Backend(Protocol):
         """Run the job's blocks in order, yielding one BlockRun per finished block; after a
         ``fatal`` BlockRun (the interpreter is gone) nothing more is yielded."""
         ...
+
+    def cancel(self) -> None:
+        """Stop every running job as soon as possible (the user pressed Ctrl-C)."""
+        ...

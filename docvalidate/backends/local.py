@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ WORKER = Path(__file__).with_name("worker.py")
 # The child sees only these variables of ours (plus what the user names): never API keys.
 ALLOWED_ENV = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "SYSTEMROOT", "TMPDIR")
 STARTUP_TIMEOUT = 60.0  # seconds for the interpreter to start and reach the first block
+CANCEL_POLL = 0.2  # seconds between checks for Ctrl-C while a block runs
 
 
 def child_environment(
@@ -56,6 +58,10 @@ def make_scratch(root: Path) -> Path:
 class LocalBackend:
     python: str
     env: dict[str, str] = field(default_factory=dict)
+    _cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
 
     def run(self, job: Job) -> Iterator[BlockRun]:
         scratch = make_scratch(job.root)
@@ -112,8 +118,12 @@ class LocalBackend:
             proc.stdin.close()
         except BrokenPipeError:
             pass
-        selector = selectors.DefaultSelector()
-        selector.register(read_fd, selectors.EVENT_READ)
+        with selectors.DefaultSelector() as selector:
+            selector.register(read_fd, selectors.EVENT_READ)
+            yield from self._events(job, proc, read_fd, selector, stderr)
+
+    def _events(self, job: Job, proc: subprocess.Popen[bytes], read_fd: int,
+                selector: selectors.BaseSelector, stderr: BinaryIO) -> Iterator[BlockRun]:
         buffer = b""
         current: int | None = None
         pending = len(job.blocks)
@@ -121,7 +131,11 @@ class LocalBackend:
         while pending:
             if b"\n" not in buffer:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not selector.select(remaining):
+                if self._cancelled.is_set():
+                    return  # the finally of _run kills the process group
+                if remaining > 0 and not selector.select(min(remaining, CANCEL_POLL)):
+                    continue
+                if remaining <= 0:
                     _kill(proc)
                     if current is None:
                         yield _fatal(0, "WorkerError",
