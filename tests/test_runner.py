@@ -306,3 +306,13 @@ def test_ctrl_c_stops_running_examples(write, project: Path):
     except ProcessLookupError:
         alive = False
     assert not alive
+
+
+def test_docvalidate_modules_never_shadow_the_project(write, check_json):
+    # docvalidate's backends folder holds base.py, local.py and worker.py
+    write("base.py", "ORIGIN = 'project'\n")
+    write("a.md", block("import base, sys, os\nassert base.ORIGIN == 'project'\n"
+                        "assert not any(p.endswith(os.path.join('docvalidate', 'backends'))"
+                        " for p in sys.path)"))
+    code, report = check_json("a.md")
+    assert code == 0, report["examples"][0]["error"]

@@ -101,6 +101,10 @@ def main():
     os.dup2(null, 0)
     os.close(null)
     filename, doc_text, cap = job["filename"], job["doc"], job["max_output"]
+    # Running a script puts its folder first on sys.path: our own modules must never shadow the
+    # user's (a project with a `base.py`), so that entry goes and the project root comes first.
+    if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(_THIS):
+        del sys.path[0]
     if job["root"] not in sys.path:
         sys.path.insert(0, job["root"])
     out_fd, err_fd = _capture_file(), _capture_file()
