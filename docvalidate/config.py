@@ -4,6 +4,7 @@ ConfigErrors (exit 2)."""
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tomllib
@@ -115,8 +116,9 @@ def _check(key: str, value: Any, where: str) -> Any:
             raise bad("a path")
         return value
     if key == "timeout":
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise bad("a number of seconds greater than 0")
+        if (isinstance(value, bool) or not isinstance(value, int | float)
+                or not math.isfinite(value) or value <= 0):
+            raise bad("a finite number of seconds greater than 0")
         return float(value)
     if key in ("jobs", "max_file_size", "max_output"):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -7,6 +7,7 @@ line ending as they were); new lines get the example's prefix and the file's lin
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,10 +30,8 @@ def render_code(example: Example, new_code: str, data: bytes) -> bytes:
     """The bytes that replace ``example.span`` in ``data`` so that the block holds ``new_code``."""
     start, end = example.span
     raw_lines = split_lines(data[start:end].decode("utf-8"))
-    old = example.code.splitlines()
-    new = new_code.split("\n")
-    if new and new[-1] == "":
-        new.pop()
+    old = _code_lines(example.code)
+    new = _code_lines(new_code)
     if len(raw_lines) != len(old):  # should not happen; fall back to rendering every line
         raw_lines, old = (), []
     blank_prefix = example.prefix.rstrip(" \t")
@@ -50,14 +49,35 @@ def render_code(example: Example, new_code: str, data: bytes) -> bytes:
     # Keep a missing final newline missing when the block's last raw line had none.
     if raw_lines and not raw_lines[-1].eol and new and old and new[-1] == old[-1]:
         text = text[: -len(example.newline)]
+    # An empty block whose opening fence is the file's last line, without a line ending:
+    # the new code must start on a line of its own, not be glued to the fence.
+    if text and start == end == len(data) and data and data[-1:] not in (b"\n", b"\r"):
+        text = example.newline + text
     return text.encode("utf-8")
 
 
+def _code_lines(code: str) -> list[str]:
+    """Code split at the line endings a document knows (\\r\\n, \\r, \\n) and nothing else:
+    ``str.splitlines`` would also split at form feeds, \\x1c-\\x1e, \\x85 and \\u2028, which are
+    ordinary characters inside a Markdown line, and new code may come with \\r\\n endings."""
+    return [line.text for line in split_lines(code)]
+
+
 def apply_edits(data: bytes, edits: Sequence[Edit]) -> bytes:
-    """Apply non-overlapping edits last-to-first, so earlier spans stay valid."""
-    ordered = sorted(edits, key=lambda e: e.span[0])
-    for a, b in zip(ordered, ordered[1:], strict=False):
-        if a.span[1] > b.span[0]:
+    """Apply non-overlapping edits last-to-first, so earlier spans stay valid.
+
+    Edits may touch (one ends where the next starts), and an insertion may sit at the start
+    of a replaced span; two insertions at the same offset, or spans sharing bytes, are an
+    EditConflict because no order of applying them is the right one.
+    """
+    for edit in edits:
+        start, end = edit.span
+        if not 0 <= start <= end <= len(data):
+            raise ValueError(f"edit span {edit.span} is outside the {len(data)}-byte file")
+    # (start, end): an insertion sorts before a replacement starting at the same offset.
+    ordered = sorted(edits, key=lambda e: e.span)
+    for a, b in itertools.pairwise(ordered):
+        if a.span[1] > b.span[0] or a.span == b.span:
             raise EditConflict(f"overlapping edits at bytes {a.span} and {b.span}")
     for edit in reversed(ordered):
         start, end = edit.span

@@ -41,6 +41,8 @@ def test_paths_are_relative_to_the_config_file(tmp_path: Path, monkeypatch):
 @pytest.mark.parametrize(("values", "fragment"), [
     ({"timeout": 0}, "greater than 0"),
     ({"timeout": True}, "greater than 0"),
+    ({"timeout": float("inf")}, "finite"),
+    ({"timeout": float("nan")}, "finite"),
     ({"jobs": 0}, "at least 1"),
     ({"exclude": [1]}, "list of strings"),
     ({"env": {"A": 1}}, "NAME = \"value\""),

@@ -316,3 +316,9 @@ def test_docvalidate_modules_never_shadow_the_project(write, check_json):
                         " for p in sys.path)"))
     code, report = check_json("a.md")
     assert code == 0, report["examples"][0]["error"]
+
+
+def test_huge_timeout_does_not_break_the_worker(write, check_json):
+    write("a.md", block("print('fine')", "timeout=1e15"))
+    code, report = check_json("a.md")
+    assert code == 0, report["examples"][0]["error"]

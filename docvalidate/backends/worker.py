@@ -127,7 +127,9 @@ def main():
         send({"e": "start", "b": b})
         error = None
         started = time.perf_counter()
-        faulthandler.dump_traceback_later(max(timeout * 0.9, timeout - 0.25), file=diagnostics)
+        # Capped: faulthandler overflows on absurd timeouts (the parent enforces the real one).
+        dump_after = min(max(timeout * 0.9, timeout - 0.25), 86400.0)
+        faulthandler.dump_traceback_later(dump_after, file=diagnostics)
         try:
             _run(source, filename, module.__dict__)
         except SystemExit as exc:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from docvalidate.model import Directive
 
 COMMENT_RE = re.compile(r"^[\s>]*<!--\s*docvalidate\b(?P<body>.*?)-->\s*$", re.IGNORECASE)
-_ITEM_RE = re.compile(r"""^(?P<name>[A-Za-z][\w-]*)\s*(?:=\s*(?P<value>"[^"]*"|'[^']*'|[^\s"',]+))?$""")
+_ITEM_RE = re.compile(
+    r"""^(?P<name>[A-Za-z][\w-]*)\s*(?:=\s*(?P<value>"[^"]*"|'[^']*'|[^\s"',]+))?$"""
+)
 _NAME_RE = re.compile(r"^[A-Za-z_][\w-]*$")
 _DOTTED_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
@@ -109,6 +112,9 @@ def _check_item(item: str) -> str | None:
             return f"timeout={raw!r} is not a number of seconds"
         if not seconds > 0:
             return f"timeout={raw} must be greater than 0"
+        # inf (or 1e999) would overflow the worker's watchdog timer instead of meaning "none".
+        if not math.isfinite(seconds):
+            return f"timeout={raw} must be a finite number of seconds"
     if name == "raises" and not _DOTTED_RE.match(raw):
         return f"raises={raw!r} is not an exception name"
     if name == "session" and not _NAME_RE.match(raw):

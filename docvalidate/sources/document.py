@@ -7,12 +7,14 @@ reports point at the right line and a rewrite can splice the exact bytes.
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 BOM = "\ufeff"
 # CommonMark (and markdown-it-py's normaliser) treat \r\n, \r and \n as line endings.
 _LINE_RE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")
+_EOL_BYTES_RE = re.compile(rb"\r\n|\r|\n")
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -63,12 +65,12 @@ def detect_newline(text: str) -> str:
 def parse_document(path: str, data: bytes) -> Document:
     """Decode ``data``; raise DocumentError for binary or non-UTF-8 content."""
     if b"\x00" in data:
-        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        line = _line_at(data, data.index(b"\x00"))
         raise DocumentError(f"binary file (NUL byte at line {line}); not a text document")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        line = _line_at(data, exc.start)
         raise DocumentError(
             f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at line {line}); "
             "save the file as UTF-8"
@@ -87,20 +89,42 @@ def parse_document(path: str, data: bytes) -> Document:
     )
 
 
+def _line_at(data: bytes, offset: int) -> int:
+    """1-based line of byte ``offset``, counting the same line endings as split_lines (a file
+    with old Mac \\r endings would otherwise always report line 1)."""
+    return len(_EOL_BYTES_RE.findall(data, 0, offset)) + 1
+
+
+def _size(n: int) -> str:
+    """A byte count for a message: exact below 1 KiB, one decimal above, so that a small
+    limit is not shown as "0 MiB"."""
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}".replace(".0 ", " ")
+    return f"{n} bytes"
+
+
 def read_document(path: Path, display: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     """Read and decode a file; every failure is a DocumentError with a one-line message."""
     try:
-        size = path.stat().st_size
+        st = path.stat()
     except FileNotFoundError:
         if path.is_symlink():
             raise DocumentError("broken symbolic link (its target does not exist)") from None
         raise DocumentError("file not found") from None
     except OSError as exc:
-        raise DocumentError(f"cannot read file: {exc.strerror}") from None
-    if size > max_bytes:
+        raise DocumentError(f"cannot read file: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DocumentError("is a directory, not a file")
+    # A FIFO would block the read forever and a device like /dev/zero never ends.
+    if not stat.S_ISREG(st.st_mode):
+        raise DocumentError("not a regular file (a device, FIFO or socket)")
+    if st.st_size > max_bytes:
+        shown, limit = _size(st.st_size), _size(max_bytes)
+        if shown == limit:  # just over the limit: only the exact counts tell them apart
+            shown, limit = f"{st.st_size} bytes", f"{max_bytes} bytes"
         raise DocumentError(
-            f"file is {size / 1048576:.1f} MiB, larger than the {max_bytes / 1048576:.0f} MiB "
-            "limit (config max_file_size); skipped"
+            f"file is {shown}, larger than the {limit} limit (config max_file_size); skipped"
         )
     try:
         data = path.read_bytes()
