@@ -4,6 +4,7 @@ ConfigErrors (exit 2)."""
 
 from __future__ import annotations
 
+import doctest
 import math
 import os
 import sys
@@ -32,6 +33,7 @@ class Config:
     max_output: int = 1024 * 1024
     env: dict[str, str] = field(default_factory=dict)
     pass_env: tuple[str, ...] = ()
+    doctest_flags: tuple[str, ...] = ("ELLIPSIS", "NORMALIZE_WHITESPACE")
     source: Path | None = None  # the file this config came from
 
     @property
@@ -97,6 +99,14 @@ def _check(key: str, value: Any, where: str) -> Any:
     def bad(expected: str) -> ConfigError:
         return ConfigError(f"{where}: {key} = {value!r} is invalid: expected {expected}")
 
+    if key == "doctest_flags":
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list | tuple) or not all(
+            isinstance(n, str) and n in doctest.OPTIONFLAGS_BY_NAME for n in names
+        ):
+            raise bad("a list of doctest option names ("
+                      + ", ".join(sorted(doctest.OPTIONFLAGS_BY_NAME)) + ")")
+        return tuple(names)
     if key in ("paths", "exclude", "pass_env"):
         if isinstance(value, str):
             value = [value]

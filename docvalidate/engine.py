@@ -12,6 +12,7 @@ from docvalidate.backends.local import LocalBackend, child_environment
 from docvalidate.config import Config
 from docvalidate.discover import find_files
 from docvalidate.errors import ConfigError
+from docvalidate.expected_output import flag_value
 from docvalidate.model import RunReport, Session, SourceFile
 from docvalidate.runner import FileWork, Progress, run_all
 from docvalidate.sessions import plan_file
@@ -85,5 +86,6 @@ def check(config: Config, paths: tuple[str, ...] = (), progress: Progress | None
         for source, sessions in zip(collected.files, collected.sessions, strict=True)
         if source.error is None and sessions
     ]
-    outcomes = run_all(work, backend, config.jobs, config.max_output, progress)
+    outcomes = run_all(work, backend, config.jobs, config.max_output, progress,
+                       doctest_flags=flag_value(config.doctest_flags))
     return RunReport(collected.files, tuple(outcomes))

@@ -78,6 +78,9 @@ class ErrorInfo:
     # Fully qualified names of the exception's classes (most derived first), so that
     # `raises=` can be decided above the backend, identically for every backend.
     mro: tuple[str, ...] = ()
+    # The last line(s) of the traceback ("ValueError: bad"), as doctest compares them.
+    exception_only: str = ""
+    diff: str = ""  # OutputMismatch: unified diff of expected vs actual output
 
 
 @dataclass(frozen=True)

@@ -1,35 +1,51 @@
-"""The Python source a backend runs for an example, laid out so that its line numbers are the
-lines of the document (tracebacks then point into the Markdown file with no mapping)."""
+"""What a backend runs for an example, and what the run is checked against afterwards.
+
+Sources are laid out so that their line numbers are the lines of the document: tracebacks
+then point into the Markdown file with no mapping.
+"""
 
 from __future__ import annotations
 
-import doctest
+from dataclasses import dataclass
 
-from docvalidate.model import Example
-
-_PARSER = doctest.DocTestParser()
-
-
-def program(example: Example) -> str:
-    """Source of ``example`` padded with blank lines so line N of it is line N of the file."""
-    padding = "\n" * (example.first_code_line - 1)
-    if example.language == "pycon" or _is_session(example.code):
-        return padding + session_source(example.code)
-    return padding + example.code
+from docvalidate.backends.base import Block, Statement
+from docvalidate.expected_output import (
+    PrintComment,
+    Prompt,
+    parse_print_comments,
+    parse_session,
+)
+from docvalidate.model import Example, Task
 
 
-def _is_session(code: str) -> bool:
-    for line in code.splitlines():
+@dataclass(frozen=True)
+class Program:
+    block: Block
+    prompts: tuple[Prompt, ...] | None = None  # interactive session: what each prompt prints
+    print_comments: tuple[PrintComment, ...] = ()
+
+
+def is_session(example: Example) -> bool:
+    """A ``pycon`` block, or a Python block whose first non-blank line starts with ``>>>``."""
+    if example.language == "pycon":
+        return True
+    for line in example.code.splitlines():
         if line.strip():
             return line.lstrip().startswith(">>>")
     return False
 
 
-def session_source(code: str) -> str:
-    """The statements of an interactive session (``>>>``/``...`` lines) at their own lines,
-    everything else blank. Parsing is the standard ``doctest`` module's."""
-    lines = [""] * (code.count("\n") + 1)
-    for item in _PARSER.get_examples(code):
-        for k, text in enumerate(item.source.rstrip("\n").split("\n")):
-            lines[item.lineno + k] = text
-    return "\n".join(lines)
+def build(task: Task, doctest_flags: int, check_prints: bool = True) -> Program:
+    """The Program of a task; raises ValueError for a malformed interactive session."""
+    example = task.example
+    padding = "\n" * (example.first_code_line - 1)
+    if is_session(example):
+        prompts = parse_session(example.code, example.first_code_line, doctest_flags)
+        statements = tuple(
+            Statement("\n" * (p.line - 1) + p.source, p.line) for p in prompts if not p.skip
+        )
+        return Program(Block(padding + example.code, task.timeout, statements), prompts)
+    source = padding + example.code
+    comments = parse_print_comments(source) if check_prints else ()
+    return Program(Block(source, task.timeout, trace_prints=bool(comments)),
+                   print_comments=comments)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from docvalidate.backends.base import Backend, BlockRun, Job
+from docvalidate.expected_output import check_prints, check_session
 from docvalidate.model import ErrorInfo, Outcome, Result, Session, SourceFile, Task
-from docvalidate.program import program
+from docvalidate.program import Program, build
 
 Progress = Callable[[Outcome], None]
 
@@ -31,13 +32,14 @@ def run_all(
     jobs: int,
     max_output: int,
     progress: Progress | None = None,
+    doctest_flags: int = 0,
 ) -> list[Outcome]:
     """Run every session, each in its own interpreter, ``jobs`` at a time; outcomes in
     document order."""
     units = [(item, session) for item in work for session in item.sessions]
 
     def one(unit: tuple[FileWork, Session]) -> list[Outcome]:
-        return run_session(unit[0], unit[1], backend, max_output, progress)
+        return run_session(unit[0], unit[1], backend, max_output, progress, doctest_flags)
 
     pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(units))))
     try:
@@ -63,6 +65,7 @@ def run_session(
     backend: Backend,
     max_output: int,
     progress: Progress | None = None,
+    doctest_flags: int = 0,
 ) -> list[Outcome]:
     """Run one session's tasks in order in one interpreter."""
     outcomes: list[Outcome] = []
@@ -74,14 +77,14 @@ def run_session(
             progress(outcome)
 
     tasks: list[Task] = []
-    sources: list[str] = []
+    programs: list[Program] = []
     for task in session.tasks:
         settled = _settled(task)
         if settled is not None:
             done(task, settled)
             continue
         try:
-            sources.append(program(task.example))
+            programs.append(build(task, doctest_flags))
         except ValueError as exc:  # a malformed interactive session
             done(task, _failed(task, ErrorInfo("SyntaxError", str(exc),
                                                task.example.first_code_line)))
@@ -94,14 +97,13 @@ def run_session(
         filename=work.source.path,
         doc=work.source.text,
         root=work.root,
-        blocks=tuple(sources),
-        timeouts=tuple(t.timeout for t in tasks),
+        blocks=tuple(p.block for p in programs),
         max_output=max_output,
     )
     finished = 0
     for run in backend.run(job):
         task = tasks[run.block]
-        done(task, _judge(task, run))
+        done(task, _judge(task, programs[run.block], run))
         finished = run.block + 1
         if run.fatal:
             for later in tasks[finished:]:
@@ -144,13 +146,17 @@ def exception_matches(error: ErrorInfo, expected: str) -> bool:
     return False
 
 
-def _judge(task: Task, run: BlockRun) -> Result:
+def _judge(task: Task, program: Program, run: BlockRun) -> Result:
     fields = dict(duration=run.duration, stdout=run.stdout, stderr=run.stderr,
                   stdout_dropped=run.stdout_dropped, stderr_dropped=run.stderr_dropped)
     error = run.error
     if error is not None and error.line is None:
-        error = ErrorInfo(error.type, error.message, task.example.first_code_line,
-                          error.traceback, error.mro)
+        error = replace(error, line=task.example.first_code_line)
+    if program.prompts is not None and not run.fatal and error is None:
+        error = check_session(program.prompts, run.statements)
+        if error is not None:
+            return _failed(task, error, **fields)
+        return Result(task.example.id, "passed", **fields)  # type: ignore[arg-type]
     if task.raises and not run.fatal:
         if error is None:
             return _failed(task, ErrorInfo(
@@ -161,10 +167,10 @@ def _judge(task: Task, run: BlockRun) -> Result:
             ), **fields)
         if exception_matches(error, task.raises):
             return Result(task.example.id, "passed", **fields)  # type: ignore[arg-type]
-        return _failed(task, ErrorInfo(
-            error.type, f"{error.message} (expected {task.raises})", error.line,
-            error.traceback, error.mro,
-        ), **fields)
+        return _failed(task, replace(error, message=f"{error.message} (expected "
+                                     f"{task.raises})"), **fields)
+    if error is None and program.print_comments:
+        error = check_prints(program.print_comments, run)
     if error is not None:
         return _failed(task, error, **fields)
     return Result(task.example.id, "passed", **fields)  # type: ignore[arg-type]

@@ -322,3 +322,35 @@ def test_huge_timeout_does_not_break_the_worker(write, check_json):
     write("a.md", block("print('fine')", "timeout=1e15"))
     code, report = check_json("a.md")
     assert code == 0, report["examples"][0]["error"]
+
+
+def test_interactive_session_output_checked_end_to_end(write, check_json):
+    write("a.md", "text\n\n```pycon\n>>> items = [3, 1, 2]\n>>> sorted(items)\n[1, 2, 3]\n"
+          ">>> print('x')\ny\n>>> items.pop(7)\nTraceback (most recent call last):\n"
+          "IndexError: pop index out of range\n```\n\n```python\n>>> len(items)\n3\n```\n")
+    _, report = check_json("a.md")
+    first, second = report["examples"]
+    assert first["status"] == "failed"
+    assert first["error"]["type"] == "OutputMismatch"
+    assert first["error"]["line"] == 8  # the expected-output line "y"
+    assert "-y" in first["error"]["diff"] and "+x" in first["error"]["diff"]
+    assert second["status"] == "passed"  # a python block starting with >>> is a session
+
+
+def test_print_comments_checked_end_to_end(write, check_json):
+    write("a.md", block("print({'a': 1})\n#> {'a': 1}\n\ndef show(v):\n    print(v)\n\n"
+                        "show(2)\nprint('b')\n#> c"))
+    _, report = check_json("a.md")
+    (ex,) = report["examples"]
+    assert ex["status"] == "failed" and ex["error"]["type"] == "OutputMismatch"
+    assert ex["error"]["line"] == 10
+    assert ex["stdout"] == "{'a': 1}\n2\nb\n"  # printing still reaches the captured stdout
+
+
+def test_doctest_flags_config(write, check_json):
+    write("a.md", "```pycon\n>>> list(range(20))\n[0, 1, ..., 19]\n```\n")
+    code, _ = check_json("a.md")
+    assert code == 0
+    write("docvalidate.toml", "doctest_flags = []\n")
+    code, report = check_json("a.md")
+    assert code == 1 and report["examples"][0]["error"]["type"] == "OutputMismatch"

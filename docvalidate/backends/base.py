@@ -11,17 +11,41 @@ from docvalidate.model import ErrorInfo
 
 
 @dataclass(frozen=True)
+class Statement:
+    """One statement of an interactive session, run in "single" mode so that the value of an
+    expression is displayed, as at the ``>>>`` prompt."""
+
+    source: str  # padded so that its line numbers are lines of the document
+    line: int
+
+
+@dataclass(frozen=True)
+class Block:
+    """What to run for one example: its whole source, or (interactive sessions) its
+    statements one by one, each with its own output."""
+
+    source: str  # padded so that its line numbers are lines of the document
+    timeout: float
+    statements: tuple[Statement, ...] | None = None
+    trace_prints: bool = False  # record what each print() call wrote, and from which line
+
+
+@dataclass(frozen=True)
 class Job:
     """One session: blocks run in order in one fresh interpreter and namespace, in a fresh
-    working directory. Each block's source is already padded so that its line numbers are
-    lines of the document."""
+    working directory."""
 
     filename: str  # the document's display path, used as the code's file name
     doc: str  # the document's text, so tracebacks can show its lines
     root: Path  # the project root: visible in the scratch folder and on sys.path
-    blocks: tuple[str, ...]
-    timeouts: tuple[float, ...]
+    blocks: tuple[Block, ...]
     max_output: int
+
+
+@dataclass(frozen=True)
+class StatementRun:
+    output: str  # what the statement printed or displayed
+    error: ErrorInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +58,8 @@ class BlockRun:
     stderr_dropped: int = 0
     duration: float = 0.0
     fatal: bool = False  # the interpreter is gone: nothing after this block ran
+    prints: tuple[tuple[int | None, str], ...] = ()  # (line of the print call, text written)
+    statements: tuple[StatementRun, ...] = ()  # interactive blocks: one per statement run
 
 
 class Backend(Protocol):

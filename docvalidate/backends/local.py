@@ -16,9 +16,9 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from docvalidate.backends.base import BlockRun, Job
+from docvalidate.backends.base import BlockRun, Job, StatementRun
 from docvalidate.model import ErrorInfo
 
 WORKER = Path(__file__).with_name("worker.py")
@@ -76,8 +76,17 @@ class LocalBackend:
             "doc": job.doc,
             "root": str(job.root),
             "max_output": job.max_output,
-            "blocks": list(job.blocks),
-            "timeouts": list(job.timeouts),
+            "blocks": [
+                {
+                    "source": block.source,
+                    "timeout": block.timeout,
+                    "trace_prints": block.trace_prints,
+                    "statements": None if block.statements is None else [
+                        {"source": st.source, "line": st.line} for st in block.statements
+                    ],
+                }
+                for block in job.blocks
+            ],
         }).encode("utf-8")
         read_fd, write_fd = os.pipe()
         # The worker's own stderr (start-up errors, stack dumps before a timeout); closed in
@@ -142,7 +151,7 @@ class LocalBackend:
                                      f"the Python interpreter did not start within "
                                      f"{STARTUP_TIMEOUT:g} s")
                         return
-                    seconds = job.timeouts[current]
+                    seconds = job.blocks[current].timeout
                     stack = _read_tail(stderr)
                     yield BlockRun(current, fatal=True, error=ErrorInfo(
                         type="Timeout",
@@ -162,31 +171,22 @@ class LocalBackend:
             try:
                 event = json.loads(raw)
                 kind, b = event["e"], int(event["b"])
-            except (ValueError, KeyError, TypeError):
+                if not 0 <= b < len(job.blocks):
+                    raise ValueError(b)
+                run = _block_run(b, event) if kind == "end" else None
+            except (ValueError, KeyError, TypeError, IndexError, AttributeError):
                 _kill(proc)
                 yield _fatal(current or 0, "WorkerError", "the example wrote into docvalidate's "
                              "result channel and corrupted it; the session was stopped")
                 return
             if kind == "start":
                 current = b
-                deadline = time.monotonic() + job.timeouts[b]
-            elif kind == "end":
+                deadline = time.monotonic() + job.blocks[b].timeout
+            elif run is not None:
                 pending -= 1
                 current = None
                 deadline = time.monotonic() + STARTUP_TIMEOUT
-                error = event.get("error")
-                yield BlockRun(
-                    block=b,
-                    error=ErrorInfo(
-                        type=error["type"], message=error["message"], line=error["line"],
-                        traceback=error["traceback"], mro=tuple(error["mro"]),
-                    ) if error else None,
-                    stdout=event["stdout"],
-                    stderr=event["stderr"],
-                    stdout_dropped=event["stdout_dropped"],
-                    stderr_dropped=event["stderr_dropped"],
-                    duration=event["duration"],
-                )
+                yield run
 
     def _crashed(self, proc: subprocess.Popen[bytes], current: int | None,
                  stderr: BinaryIO) -> BlockRun:
@@ -206,6 +206,34 @@ class LocalBackend:
             message += f": {tail.splitlines()[-1]}"
         kind = "WorkerError" if current is None else "WorkerCrashed"
         return _fatal(current or 0, kind, message, tail)
+
+
+def _block_run(block: int, event: dict[str, Any]) -> BlockRun:
+    """The BlockRun of an "end" event; a malformed event raises (KeyError, TypeError, ...)."""
+    return BlockRun(
+        block=block,
+        error=_error(event["error"]),
+        stdout=str(event["stdout"]),
+        stderr=str(event["stderr"]),
+        stdout_dropped=int(event["stdout_dropped"]),
+        stderr_dropped=int(event["stderr_dropped"]),
+        duration=float(event["duration"]),
+        prints=tuple((None if line is None else int(line), str(text))
+                     for line, text in event["prints"]),
+        statements=tuple(
+            StatementRun(str(st["output"]), _error(st["error"])) for st in event["statements"]
+        ),
+    )
+
+
+def _error(data: dict[str, Any] | None) -> ErrorInfo | None:
+    if not data:
+        return None
+    line = data["line"]
+    return ErrorInfo(type=str(data["type"]), message=str(data["message"]),
+                     line=None if line is None else int(line),
+                     traceback=str(data["traceback"]), mro=tuple(map(str, data["mro"])),
+                     exception_only=str(data["exception_only"]))
 
 
 def _read_tail(stderr: BinaryIO, size: int = 4000) -> str:

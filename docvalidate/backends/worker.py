@@ -8,6 +8,7 @@ Protocol: JSON-line events on file descriptor FD: ``{"e": "start", "b": j}`` bef
 ``{"e": "end", "b": j, ...}`` after it.
 """
 
+import builtins
 import faulthandler
 import json
 import os
@@ -79,19 +80,61 @@ def _describe(exc, filename, doc_text):
         line = exc.lineno
         message = exc.msg
     text = "".join(traceback.format_exception(type(exc), exc, tb))
+    only = "".join(traceback.format_exception_only(type(exc), exc))
     mro = [f"{c.__module__}.{c.__qualname__}" for c in type(exc).__mro__]
     return {"type": type(exc).__name__, "message": message, "line": line,
-            "traceback": text, "mro": mro}
+            "traceback": text, "mro": mro, "exception_only": only}
 
 
-def _run(source, filename, namespace):
-    code = compile(source, filename, "exec", flags=_TOP_LEVEL_AWAIT, dont_inherit=True)
+def _run(source, filename, namespace, mode="exec"):
+    code = compile(source, filename, mode, flags=_TOP_LEVEL_AWAIT, dont_inherit=True)
     if code.co_flags & _CO_COROUTINE:
         import asyncio
 
         asyncio.run(eval(code, namespace))
     else:
         exec(code, namespace)
+
+
+def _guarded(run, filename, doc_text):
+    """Run ``run()``; the example's failure, whatever it is, as a description (or None)."""
+    try:
+        run()
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            return _describe(exc, filename, doc_text)
+    except BaseException as exc:
+        return _describe(exc, filename, doc_text)
+    return None
+
+
+def _stdout_size(fd):
+    _flush()
+    return os.fstat(fd).st_size
+
+
+def _tracing_print(filename, records):
+    """A print() that also records what it wrote to stdout and the document line it was
+    called from, for checking ``#>`` comments."""
+    import io
+
+    real = builtins.print
+
+    def print(*args, **kwargs):
+        target = kwargs.get("file")
+        if target is not None and target is not sys.stdout:
+            return real(*args, **kwargs)
+        buffer = io.StringIO()
+        real(*args, **dict(kwargs, file=buffer))
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename != filename:
+            frame = frame.f_back
+        records.append([frame.f_lineno if frame is not None else None, buffer.getvalue()])
+        sys.stdout.write(buffer.getvalue())
+        if kwargs.get("flush"):
+            sys.stdout.flush()
+
+    return real, print
 
 
 def main():
@@ -118,33 +161,50 @@ def main():
     module = types.ModuleType("__main__")
     module.__file__ = filename
     sys.modules["__main__"] = module
-    for b, (source, timeout) in enumerate(zip(job["blocks"], job["timeouts"])):
+    namespace = module.__dict__
+    for b, block in enumerate(job["blocks"]):
         _flush()
         _reset_capture(out_fd)
         _reset_capture(err_fd)
         os.dup2(out_fd, 1)
         os.dup2(err_fd, 2)
         send({"e": "start", "b": b})
-        error = None
-        started = time.perf_counter()
+        timeout = block["timeout"]
         # Capped: faulthandler overflows on absurd timeouts (the parent enforces the real one).
         dump_after = min(max(timeout * 0.9, timeout - 0.25), 86400.0)
         faulthandler.dump_traceback_later(dump_after, file=diagnostics)
-        try:
-            _run(source, filename, module.__dict__)
-        except SystemExit as exc:
-            if exc.code not in (None, 0):
-                error = _describe(exc, filename, doc_text)
-        except BaseException as exc:  # the example's failure, whatever it is
-            error = _describe(exc, filename, doc_text)
+        prints, statements = [], []
+        real_print = None
+        if block["trace_prints"]:
+            real_print, builtins.print = _tracing_print(filename, prints)
+        started = time.perf_counter()
+        error = None
+        if block["statements"] is None:
+            error = _guarded(lambda src=block["source"]: _run(src, filename, namespace),
+                             filename, doc_text)
+        else:
+            # An interactive session: every statement runs, as doctest does, and what each
+            # one printed is the part of the captured stdout it added.
+            for statement in block["statements"]:
+                before = _stdout_size(out_fd)
+                failure = _guarded(
+                    lambda st=statement: _run(st["source"], filename, namespace, "single"),
+                    filename, doc_text)
+                after = _stdout_size(out_fd)
+                output = os.pread(out_fd, min(after - before, cap), before)
+                statements.append({"output": output.decode("utf-8", "replace"),
+                                   "error": failure})
         duration = time.perf_counter() - started
         faulthandler.cancel_dump_traceback_later()
+        if real_print is not None:
+            builtins.print = real_print
         _flush()
         stdout, out_dropped = _read_capture(out_fd, cap)
         stderr, err_dropped = _read_capture(err_fd, cap)
         send({"e": "end", "b": b, "error": error, "duration": duration,
               "stdout": stdout, "stderr": stderr,
-              "stdout_dropped": out_dropped, "stderr_dropped": err_dropped})
+              "stdout_dropped": out_dropped, "stderr_dropped": err_dropped,
+              "prints": prints, "statements": statements})
 
 
 if __name__ == "__main__":

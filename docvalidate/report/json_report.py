@@ -11,8 +11,11 @@ from docvalidate.model import ErrorInfo, RunReport, Session, SourceFile, Task
 def _error(error: ErrorInfo | None) -> dict[str, Any] | None:
     if error is None:
         return None
-    return {"type": error.type, "message": error.message, "line": error.line,
-            "traceback": error.traceback}
+    entry: dict[str, Any] = {"type": error.type, "message": error.message,
+                             "line": error.line, "traceback": error.traceback}
+    if error.diff:
+        entry["diff"] = error.diff
+    return entry
 
 
 def _file(source: SourceFile) -> dict[str, Any]:

@@ -37,7 +37,13 @@ def _failure(console: Console, outcome: Outcome, doc_lines: list[str]) -> None:
                     style="bold red" if mark else "dim")
         line.append(doc_lines[number - 1], style="bold" if mark else "")
         console.print(line, soft_wrap=True)
-    if error.traceback and error.type != "Timeout":
+    if error.diff:
+        console.print(Text(f"{error.type}: {error.message}", style="red"), soft_wrap=True)
+        for diff_line in error.diff.splitlines():
+            style = ("green" if diff_line.startswith("+") else "red" if diff_line.startswith("-")
+                     else "cyan" if diff_line.startswith("@@") else "")
+            console.print(Text(diff_line, style=style), soft_wrap=True)
+    elif error.traceback and error.type != "Timeout":
         console.print(Text(error.traceback.rstrip("\n"), style="red"), soft_wrap=True)
     else:
         console.print(Text(f"{error.type}: {error.message}", style="red"), soft_wrap=True)
