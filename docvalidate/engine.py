@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -44,7 +46,24 @@ def collect(config: Config, paths: tuple[str, ...] = ()) -> Collected:
     files = tuple(
         load_markdown(f.path, f.display, config.dialect, config.max_file_size) for f in found
     )
-    return Collected(files, tuple(plan_file(f, config) for f in files))
+    needs_version = any(d.name == "requires" for f in files for e in f.examples
+                        for d in e.directives)
+    version = interpreter_version(resolve_python(config)) if needs_version else None
+    return Collected(files, tuple(plan_file(f, config, version) for f in files))
+
+
+@cache
+def interpreter_version(python: str) -> tuple[int, int]:
+    """(major, minor) of the interpreter that runs the examples, for ``requires=`` markers."""
+    if Path(python).resolve() == Path(sys.executable).resolve():
+        return sys.version_info[0], sys.version_info[1]
+    try:
+        out = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2])"],
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+        major, minor = out.split()
+        return int(major), int(minor)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        raise ConfigError(f"python = {python!r}: cannot run it to ask its version") from None
 
 
 @cache

@@ -17,7 +17,8 @@ class Directive:
 
     name: str
     value: str | None
-    line: int  # 1-based line of the comment in the file
+    line: int  # 1-based line of the comment (or fence, for info-string markers) in the file
+    origin: str = ""  # the marker as written, when it is another tool's (e.g. test="skip")
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,9 @@ class Task:
     skip: str | None = None  # reason; the example is not run
     error: ErrorInfo | None = None  # fails without running (e.g. DirectiveError)
     no_fix: bool = False
+    xfail: str | None = None  # expected to fail (the reason, possibly ""); passing fails
+    check_prints: bool = True  # compare print() output with `#>` comments
+    marker: str | None = None  # the directive or marker that decided skip/xfail, as written
 
 
 @dataclass(frozen=True)

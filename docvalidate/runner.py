@@ -84,7 +84,7 @@ def run_session(
             done(task, settled)
             continue
         try:
-            programs.append(build(task, doctest_flags))
+            programs.append(build(task, doctest_flags, check_prints=task.check_prints))
         except ValueError as exc:  # a malformed interactive session
             done(task, _failed(task, ErrorInfo("SyntaxError", str(exc),
                                                task.example.first_code_line)))
@@ -103,7 +103,7 @@ def run_session(
     finished = 0
     for run in backend.run(job):
         task = tasks[run.block]
-        done(task, _judge(task, programs[run.block], run))
+        done(task, _expected_failure(task, _judge(task, programs[run.block], run)))
         finished = run.block + 1
         if run.fatal:
             for later in tasks[finished:]:
@@ -144,6 +144,21 @@ def exception_matches(error: ErrorInfo, expected: str) -> bool:
         if not want_module or module == want_module or module.startswith(want_module + "."):
             return True
     return False
+
+
+def _expected_failure(task: Task, result: Result) -> Result:
+    """pytest-examples' ``test="xfail"``: the example must fail; a pass is the failure."""
+    if task.xfail is None:
+        return result
+    why = f" ({task.xfail})" if task.xfail else ""
+    if result.status == "failed":
+        assert result.error is not None
+        return replace(result, status="passed", error=None,
+                       reason=f"failed as expected{why}: {result.error.type}: "
+                       f"{result.error.message}")
+    return replace(result, status="failed", reason="unexpected pass", error=ErrorInfo(
+        "UnexpectedPass", f"the example passed, but {task.marker} says it must fail{why}",
+        task.example.line))
 
 
 def _judge(task: Task, program: Program, run: BlockRun) -> Result:

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from docvalidate.config import Config
-from docvalidate.model import ErrorInfo, Example, Session, SourceFile, Task
+from docvalidate.model import Directive, ErrorInfo, Example, Session, SourceFile, Task
 
 
-def plan_file(source: SourceFile, config: Config) -> tuple[Session, ...]:
+def plan_file(source: SourceFile, config: Config,
+              python_version: tuple[int, int] | None = None) -> tuple[Session, ...]:
     """The sessions of one file, in the order their first example appears."""
-    tasks = [plan_example(example, config) for example in source.examples]
+    tasks: list[Task] = []
+    for example in source.examples:
+        task = plan_example(example, config, python_version)
+        if tasks and any(d.name == "continuation" for d in example.directives):
+            # pytest-markdown-docs: continue the namespace of the block before.
+            task = replace(task, session=tasks[-1].session)
+        tasks.append(task)
     return group(tasks)
 
 
@@ -24,7 +32,22 @@ def group(tasks: Iterable[Task]) -> tuple[Session, ...]:
     )
 
 
-def plan_example(example: Example, config: Config) -> Task:
+def _as_written(d: Directive) -> str:
+    if d.origin:
+        return d.origin
+    value = f"={d.value}" if d.value is not None else ""
+    return f"<!-- docvalidate: {d.name}{value} -->"
+
+
+def _version(text: str) -> tuple[int, ...] | None:
+    try:
+        return tuple(int(part) for part in text.strip().lstrip(">=").split("."))
+    except ValueError:
+        return None
+
+
+def plan_example(example: Example, config: Config,
+                 python_version: tuple[int, int] | None = None) -> Task:
     names = {d.name: d for d in example.directives}
     own = f"{example.path}:{example.line}"
     session = example.path if config.sessions == "page" else own
@@ -32,6 +55,7 @@ def plan_example(example: Example, config: Config) -> Task:
     raises = None
     skip = None
     error = None
+    marker = None
 
     def directive_error(message: str, line: int) -> ErrorInfo:
         return ErrorInfo(type="DirectiveError", message=f"{message} (directive at line {line})",
@@ -51,13 +75,29 @@ def plan_example(example: Example, config: Config) -> Task:
         timeout = float(names["timeout"].value or timeout)
     if "raises" in names:
         raises = names["raises"].value
+    if "requires" in names:
+        d = names["requires"]
+        wanted = _version(d.value or "")
+        if wanted is None:
+            error = error or directive_error(f"{_as_written(d)}: not a Python version", d.line)
+        elif python_version is not None and tuple(python_version) < wanted:
+            skip = (f"requires Python {d.value} (examples run on "
+                    f"{python_version[0]}.{python_version[1]})")
+            marker = _as_written(d)
     if "off" in names:
         skip = f"inside a '<!-- docvalidate: off -->' region (line {names['off'].line})"
+        marker = "<!-- docvalidate: off -->"
     if "skip" in names:
         d = names["skip"]
-        skip = d.value or f"skipped by directive at line {d.line}"
+        marker = _as_written(d)
+        skip = d.value or f"skipped by {marker} at line {d.line}"
     if not example.closed:
         skip = f"unclosed code fence at line {example.line}"
+        marker = None
+    xfail = None
+    if "xfail" in names:
+        xfail = names["xfail"].value or ""
+        marker = marker if skip else _as_written(names["xfail"])
     return Task(
         example=example,
         session=session,
@@ -66,4 +106,7 @@ def plan_example(example: Example, config: Config) -> Task:
         skip=skip if error is None else None,
         error=error,
         no_fix="no-fix" in names,
+        xfail=xfail,
+        check_prints="no-print-check" not in names,
+        marker=marker if error is None else None,
     )

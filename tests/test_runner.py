@@ -76,7 +76,7 @@ def test_skip_and_off_regions_are_reported(write, check_json):
     code, report = check_json("a.md")
     assert code == 0
     statuses = [(e["status"], e["reason"]) for e in report["examples"]]
-    assert statuses[0][0] == "skipped" and "directive" in statuses[0][1]
+    assert statuses[0] == ("skipped", "skipped by <!-- docvalidate: skip --> at line 1")
     assert statuses[1][0] == "skipped" and "off" in statuses[1][1]
     assert statuses[2] == ("passed", None)
 

@@ -46,7 +46,8 @@ def test_no_directives() -> None:
 
 def test_skip_without_reason_names_the_directive_line() -> None:
     task = plan_example(example(("skip", None, 8)), CONFIG)
-    assert task.skip == "skipped by directive at line 8"
+    assert task.skip == "skipped by <!-- docvalidate: skip --> at line 8"
+    assert task.marker == "<!-- docvalidate: skip -->"
     assert task.error is None
 
 

@@ -38,8 +38,10 @@ def example_entry(task: Task) -> dict[str, Any]:
         "language": ex.language,
         "session": task.session,
         "directives": [
-            {"name": d.name, "value": d.value, "line": d.line} for d in ex.directives
+            {"name": d.name, "value": d.value, "line": d.line, "origin": d.origin or None}
+            for d in ex.directives
         ],
+        "marker": task.marker,
     }
 
 

@@ -111,7 +111,11 @@ def render_list(console: Console, files: tuple[SourceFile, ...],
                 d.name + (f"={d.value}" if d.value is not None else "") for d in ex.directives
             )
             status = ("error: " + task.error.message if task.error
-                      else "skip: " + task.skip if task.skip else "run")
+                      else "skip: " + task.skip if task.skip
+                      else "xfail" + (f": {task.xfail}" if task.xfail else "")
+                      if task.xfail is not None else "run")
+            if task.marker:
+                status += f"; decided by {task.marker}"
             line = Text.assemble((ex.id, "bold"), f"  {ex.language}  session={task.session}")
             if directives:
                 line.append(f"  [{directives}]")
