@@ -302,3 +302,9 @@ def test_progress_bar_only_on_a_terminal(project: Path, write):
     assert "checking examples" not in proc.stdout  # never mixed into the report
     piped = _docvalidate("check", "a.md", cwd=project)
     assert "checking examples" not in piped.stdout + piped.stderr
+
+
+def test_readme_examples_pass():
+    result = _docvalidate("check", "README.md", "--format", "json")
+    assert result.returncode == 0, result.stdout
+    assert json.loads(result.stdout)["summary"]["passed"] >= 2
