@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from docvalidate.model import Example
@@ -53,17 +53,6 @@ def code_lines(code: str) -> list[str]:
 
 def join(lines: list[str]) -> str:
     return "".join(line + "\n" for line in lines)
-
-
-def known_markdown_bug(example: Example, dialect: str, new_code: str) -> bool:
-    """Cases that fail because of markdown.py, not rewrite.py (see the xfail tests below):
-    CommonMark eats the optional space after a bare ``>``, but the example's prefix is ``>``,
-    so a new line starting with whitespace loses a column."""
-    return (
-        dialect == "commonmark"
-        and example.prefix.endswith(">")
-        and any(line[:1] in (" ", "\t") for line in code_lines(new_code))
-    )
 
 
 def replace(data: bytes, changes: dict[Example, str]) -> bytes:
@@ -219,8 +208,6 @@ def test_modified_code(name: str, dialect: str, modification: str) -> None:
     checked = 0
     for i, ex in enumerate(exs):
         new_code = join(MODIFICATIONS[modification](code_lines(ex.code)))
-        if known_markdown_bug(ex, dialect, new_code):
-            continue
         check_replacement(data, dialect, {i: new_code})
         checked += 1
     assert checked or (name, dialect) in NO_EXAMPLES
@@ -275,7 +262,6 @@ def test_random_edit_script(target: tuple[str, str, int], ops: list[tuple[str, i
     data = load(name)
     ex = examples_of(data, dialect)[i]
     new_code = join(apply_ops(code_lines(ex.code), ops))
-    assume(not known_markdown_bug(ex, dialect, new_code))
     check_replacement(data, dialect, {i: new_code})
 
 
@@ -287,7 +273,6 @@ def test_random_insertions(target: tuple[str, str, int], ops: list[tuple[str, in
     data = load(name)
     ex = examples_of(data, dialect)[i]
     new_code = join(apply_ops(code_lines(ex.code), ops))
-    assume(not known_markdown_bug(ex, dialect, new_code))
     check_replacement(data, dialect, {i: new_code})
 
 
@@ -298,8 +283,7 @@ def test_random_edit_scripts_on_all_examples(name: str, dialect: str, draw: st.D
     changes = {}
     for i, ex in enumerate(examples_of(data, dialect)):
         new_code = join(apply_ops(code_lines(ex.code), draw.draw(OPS, label=f"ops {i}")))
-        if not known_markdown_bug(ex, dialect, new_code):
-            changes[i] = new_code
+        changes[i] = new_code
     check_replacement(data, dialect, changes)
 
 
@@ -385,26 +369,19 @@ def test_render_code_only_depends_on_the_span_bytes() -> None:
     assert out.startswith(b"\xef\xbb\xbf")
 
 
-# --- known markdown.py bugs (the prefix that new lines get) ---------------------------------
+# --- the prefix that new lines get (bugs found and fixed in markdown.py) --------------------
 
 
-@pytest.mark.xfail(strict=True, reason="markdown.py: prefix of '>```' blocks is '>' in "
-                   "CommonMark, which eats one leading blank of a new line")
 def test_bare_blockquote_marker_keeps_leading_whitespace_of_new_lines() -> None:
     data = b">```python\n>x = 1\n>```\n"
     check_replacement(data, "commonmark", {0: "x = 1\nif x:\n    y = 2\n"})
 
 
-@pytest.mark.xfail(strict=True, reason="markdown.py: an empty fence opened on a list-item "
-                   "line ('- ```python') takes '- ' as the prefix of new lines")
 def test_code_for_an_empty_fence_on_a_list_item_line() -> None:
     data = b"- ```python\n  ```\n"
     check_replacement(data, "commonmark", {0: "x = 1\n"})
 
 
-@pytest.mark.xfail(strict=True, reason="markdown.py: an indented fence whose first code line "
-                   "is less indented gets prefix '', but CommonMark strips the fence's "
-                   "indentation from new lines")
 def test_indented_fence_with_less_indented_code() -> None:
     data = b"  ```python\nx = 1\n  ```\n"
     check_replacement(data, "commonmark", {0: "x = 1\n    y = 2\n"})

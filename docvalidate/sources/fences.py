@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shlex
 
 PYTHON_LANGUAGES = {"python": "python", "py": "python", "python3": "python", "py3": "python"}
 SESSION_LANGUAGES = {"pycon": "pycon"}
@@ -33,13 +32,10 @@ def info_language(info: str) -> str | None:
 
 def info_attributes(info: str) -> dict[str, str]:
     """``key="value"`` pairs after the language (used by markers of other tools)."""
-    try:
-        words = shlex.split(info, posix=True)
-    except ValueError:
-        words = info.split()
+    words = info.strip().split(maxsplit=1)
+    # Matched on the raw text: a quoted value may hold spaces (``hl_lines="2 3"``).
     attrs: dict[str, str] = {}
-    for word in words[1:]:
-        m = _ATTR_RE.fullmatch(word)
-        if m:
-            attrs[m.group(1)] = m.group(2).strip("\"'")
+    for m in _ATTR_RE.finditer(words[1] if len(words) > 1 else ""):
+        value = m.group(2)
+        attrs[m.group(1)] = value[1:-1] if value[:1] in "\"'" else value
     return attrs
