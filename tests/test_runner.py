@@ -354,3 +354,28 @@ def test_doctest_flags_config(write, check_json):
     write("docvalidate.toml", "doctest_flags = []\n")
     code, report = check_json("a.md")
     assert code == 1 and report["examples"][0]["error"]["type"] == "OutputMismatch"
+
+
+def test_sybil_invisible_setup_and_skips_end_to_end(write, check_json):
+    write("a.md", "<!--- invisible-code-block: python\nbase = 40\n--->\n\n"
+          + block("assert base + 2 == 42") + "<!-- skip: next -->\n" + block("1/0"))
+    code, report = check_json("a.md")
+    assert code == 0, report
+    assert [e["status"] for e in report["examples"]] == ["passed", "passed", "skipped"]
+    assert report["examples"][2]["marker"] == "<!-- skip: next -->"
+
+
+def test_pytest_examples_markers_end_to_end(write, check_json):
+    write("a.md",
+          '```py test="xfail - not implemented"\nraise NotImplementedError\n```\n\n'
+          '```py test="xfail"\nx = 1\n```\n\n'
+          '```py test="no-print-intercept"\nprint(1)\n#> 2\n```\n\n'
+          '```py requires="99.0"\n1/0\n```\n')
+    code, report = check_json("a.md", "--dialect", "mkdocs")
+    ex = report["examples"]
+    assert [e["status"] for e in ex] == ["passed", "failed", "passed", "skipped"]
+    assert "failed as expected (not implemented): NotImplementedError" in ex[0]["reason"]
+    assert ex[1]["reason"] == "unexpected pass"
+    assert ex[1]["error"]["type"] == "UnexpectedPass"
+    assert ex[3]["reason"].startswith("requires Python 99.0")
+    assert code == 1

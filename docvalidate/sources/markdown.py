@@ -25,6 +25,7 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from docvalidate.model import Directive, Example, FileWarning, SourceFile
+from docvalidate.sources import sybil
 from docvalidate.sources.directives import Comment, parse_comment
 from docvalidate.sources.document import Document, DocumentError, Line, read_document
 from docvalidate.sources.fences import info_language
@@ -136,8 +137,18 @@ def extract(doc: Document, dialect: str) -> SourceFile:
         raise ValueError(f"unknown dialect {dialect!r}")
 
     comments = _comments(doc.lines, structure.comment_lines)
+    marks = sybil.scan(doc.lines, set(structure.comment_lines))
+    warnings.extend(marks.warnings)
+    hidden = {
+        block.open: RawFence(block.open, block.close, block.open + 1, block.code, "python",
+                             block.prefix, note=": the hidden code runs to the end of the file")
+        for block in marks.invisible
+    }
+    fences = sorted([*structure.fences, *hidden.values()], key=lambda f: f.open)
+    sybil_skips = sybil.skip_directives(
+        marks, [f.open for f in fences if info_language(f.info)])
     examples: list[Example] = []
-    for fence in structure.fences:
+    for fence in fences:
         language = info_language(fence.info)
         if fence.close is None:
             what = f"{language} " if language else ""
@@ -149,6 +160,11 @@ def extract(doc: Document, dialect: str) -> SourceFile:
             continue
         directives, problems = _attached(doc.lines, comments, fence.open)
         directives += info_markers(fence.info, fence.open + 1)
+        if fence.open in hidden:
+            directives += (Directive("invisible", None, fence.open + 1,
+                                     "<!-- invisible-code-block: python -->"),)
+        if fence.open in sybil_skips:
+            directives += (sybil_skips[fence.open],)
         examples.append(_example(doc, fence, language, directives, structure.headings))
         warnings.extend(problems)
     used = {d.line for ex in examples for d in ex.directives}

@@ -1,0 +1,93 @@
+"""Sybil's Markdown markers: skip next/start/end and invisible code blocks, in both dialects."""
+
+from __future__ import annotations
+
+import pytest
+
+from docvalidate.config import Config
+from docvalidate.sessions import plan_file
+from docvalidate.sources.document import parse_document
+from docvalidate.sources.markdown import extract
+
+DIALECTS = ("commonmark", "mkdocs")
+FENCE = "```"
+
+
+def load(text: str, dialect: str):
+    return extract(parse_document("p.md", text.encode()), dialect)
+
+
+def statuses(text: str, dialect: str) -> list[tuple[int, str | None, str | None]]:
+    (sessions,) = [plan_file(load(text, dialect), Config())]
+    tasks = sorted((t for s in sessions for t in s.tasks), key=lambda t: t.example.line)
+    return [(t.example.line, t.skip, t.marker) for t in tasks]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_skip_next_applies_to_the_next_python_block_only(dialect: str):
+    text = (f"<!-- skip: next -->\n\nprose\n\n{FENCE}bash\nls\n{FENCE}\n\n"
+            f"{FENCE}python\na = 1\n{FENCE}\n\n{FENCE}python\nb = 2\n{FENCE}\n")
+    result = statuses(text, dialect)
+    assert [(line, marker) for line, _, marker in result] == [
+        (9, "<!-- skip: next -->"), (13, None)]
+    assert result[0][1] == "skipped by <!-- skip: next --> at line 1"
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_skip_next_with_reason(dialect: str):
+    text = f'<!-- skip: next "flaky on CI" -->\n{FENCE}python\nx\n{FENCE}\n'
+    assert statuses(text, dialect)[0][1] == "flaky on CI"
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_skip_region(dialect: str):
+    text = (f"{FENCE}python\nkeep = 1\n{FENCE}\n<!-- skip: start -->\n"
+            f"{FENCE}python\n1/0\n{FENCE}\n\n{FENCE}py\n1/0\n{FENCE}\n<!-- skip: end -->\n"
+            f"{FENCE}python\nafter = 1\n{FENCE}\n")
+    assert [bool(skip) for _, skip, _ in statuses(text, dialect)] == [False, True, True, False]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_conditional_skip_is_a_warning_and_not_applied(dialect: str):
+    text = f"<!-- skip: next if(True, reason='x') -->\n{FENCE}python\nx = 1\n{FENCE}\n"
+    source = load(text, dialect)
+    assert [w.line for w in source.warnings] == [1]
+    assert "not applied" in source.warnings[0].message
+    assert statuses(text, dialect)[0][1] is None
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_invisible_code_block_sybil_form(dialect: str):
+    text = ("# T\n\n<!--- invisible-code-block: python\nsetup = 1\n--->\n\n"
+            f"{FENCE}python\nsetup\n{FENCE}\n")
+    source = load(text, dialect)
+    hidden, shown = source.examples
+    assert (hidden.line, hidden.end_line, hidden.code) == (3, 5, "setup = 1\n")
+    assert text.encode()[hidden.span[0]:hidden.span[1]] == b"setup = 1\n"
+    assert [d.name for d in hidden.directives] == ["invisible"]
+    assert shown.line == 7
+    (session,) = plan_file(source, Config())
+    assert len(session.tasks) == 2  # hidden setup runs in the page's session
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_invisible_code_block_explicit_end_form(dialect: str):
+    text = ("<!-- invisible-code-block: python -->\nx = 1\ny = 2\n"
+            "<!-- end-invisible-code-block -->\n")
+    (hidden,) = load(text, dialect).examples
+    assert (hidden.line, hidden.end_line, hidden.code) == (1, 4, "x = 1\ny = 2\n")
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_markers_inside_a_code_block_are_text(dialect: str):
+    text = (f"````markdown\n<!-- skip: next -->\n<!--- invisible-code-block: python\n"
+            f"boom()\n--->\n````\n\n{FENCE}python\nx = 1\n{FENCE}\n")
+    source = load(text, dialect)
+    assert [(e.line, e.directives) for e in source.examples] == [(8, ())]
+
+
+def test_unclosed_invisible_block_warns():
+    source = load("<!--- invisible-code-block: python\nx = 1\n", "commonmark")
+    (hidden,) = source.examples
+    assert not hidden.closed
+    assert any("unclosed" in w.message and w.line == 1 for w in source.warnings)
