@@ -103,21 +103,26 @@ def cli() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=1),
               help="Files run in parallel (default: number of CPUs).")
 @click.option("--python", help="Interpreter that runs the examples (default: this one).")
+@click.option("--isolation", type=click.Choice(["sandbox", "process"]),
+              help="Confine examples with bubblewrap (default, when available) or run them as "
+              "plain child processes.")
 @click.option("--verbose", "-v", is_flag=True, help="Also list skipped examples and why.")
 @_user_errors
 def check_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str | None,
                   sessions: str | None, config_file: Path | None, fmt: str,
                   output: Path | None, timeout: float | None, jobs: int | None,
-                  python: str | None, verbose: bool) -> None:
+                  python: str | None, isolation: str | None, verbose: bool) -> None:
     """Run the Python examples in Markdown files under PATHS and report failures."""
     started = time.perf_counter()
     config = _config(config_file, exclude=exclude, dialect=dialect, sessions=sessions,
-                     timeout=timeout, jobs=jobs, python=python)
+                     timeout=timeout, jobs=jobs, python=python, isolation=isolation)
     collected: Collected = collect(config, paths)
     total = sum(len(s.tasks) for per_file in collected.sessions for s in per_file)
     show_bar = fmt == "text" and output is None and sys.stderr.isatty()
     with _progress(show_bar, total) as progress:
         report = check(config, paths, progress=progress, collected=collected)
+    for notice in report.notices:
+        click.echo(f"docvalidate: warning: {notice}", err=True)
     if fmt == "json":
         _emit(render_json(report), output)
     elif output is not None:

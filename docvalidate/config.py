@@ -16,6 +16,7 @@ from typing import Any
 from docvalidate.errors import ConfigError
 
 SESSIONS = ("page", "block")
+ISOLATION = ("sandbox", "process")
 DIALECTS = ("auto", "commonmark", "mkdocs")
 
 
@@ -34,6 +35,13 @@ class Config:
     env: dict[str, str] = field(default_factory=dict)
     pass_env: tuple[str, ...] = ()
     doctest_flags: tuple[str, ...] = ("ELLIPSIS", "NORMALIZE_WHITESPACE")
+    isolation: str = "sandbox"  # sandbox (bubblewrap, when available) | process
+    network: bool = False  # inside the sandbox
+    limit_cpu_seconds: int = 60
+    limit_memory_mb: int = 2048
+    limit_processes: int = 256
+    limit_file_size_mb: int = 64
+    limit_open_files: int = 256
     source: Path | None = None  # the file this config came from
 
     @property
@@ -117,6 +125,14 @@ def _check(key: str, value: Any, where: str) -> Any:
         if value not in DIALECTS:
             raise bad(" or ".join(DIALECTS))
         return value
+    if key == "isolation":
+        if value not in ISOLATION:
+            raise bad(" or ".join(ISOLATION))
+        return value
+    if key == "network":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
     if key == "sessions":
         if value not in SESSIONS:
             raise bad(" or ".join(SESSIONS))
@@ -130,7 +146,7 @@ def _check(key: str, value: Any, where: str) -> Any:
                 or not math.isfinite(value) or value <= 0):
             raise bad("a finite number of seconds greater than 0")
         return float(value)
-    if key in ("jobs", "max_file_size", "max_output"):
+    if key in ("jobs", "max_file_size", "max_output") or key.startswith("limit_"):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise bad("a whole number of at least 1")
         return value

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from docvalidate.backends.local import LocalBackend, child_environment
+from docvalidate.backends.local import Limits, LocalBackend, child_environment
+from docvalidate.backends.sandbox import find_bwrap
 from docvalidate.config import Config
 from docvalidate.discover import find_files
 from docvalidate.errors import ConfigError
@@ -21,6 +22,11 @@ from docvalidate.sessions import plan_file
 from docvalidate.sources.markdown import load_markdown
 
 ROOT_MARKERS = ("pyproject.toml", "mkdocs.yml", "mkdocs.yaml")
+NO_SANDBOX = (
+    "bubblewrap (bwrap) is missing or cannot create namespaces here, so examples run as plain "
+    "child processes (isolation = \"process\"): they can read your files, write outside the "
+    "docs and use the network; install bubblewrap (apt-get install bubblewrap) to confine them"
+)
 
 
 @dataclass(frozen=True)
@@ -94,9 +100,17 @@ def check(config: Config, paths: tuple[str, ...] = (), progress: Progress | None
           collected: Collected | None = None) -> RunReport:
     """Find, plan and run every example below ``paths``."""
     collected = collected or collect(config, paths)
+    notices: list[str] = []
+    bwrap = find_bwrap() if config.isolation == "sandbox" else None
+    if config.isolation == "sandbox" and bwrap is None:
+        notices.append(NO_SANDBOX)
     backend = LocalBackend(
         python=resolve_python(config),
         env=child_environment(os.environ, config.env, config.pass_env),
+        limits=Limits(config.limit_cpu_seconds, config.limit_memory_mb, config.limit_processes,
+                      config.limit_file_size_mb, config.limit_open_files),
+        bwrap=bwrap,
+        network=config.network,
     )
     fixed_root = (config.base / config.cwd).resolve() if config.cwd else None
     work = [
@@ -107,4 +121,4 @@ def check(config: Config, paths: tuple[str, ...] = (), progress: Progress | None
     ]
     outcomes = run_all(work, backend, config.jobs, config.max_output, progress,
                        doctest_flags=flag_value(config.doctest_flags))
-    return RunReport(collected.files, tuple(outcomes))
+    return RunReport(collected.files, tuple(outcomes), tuple(notices))

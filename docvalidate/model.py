@@ -133,6 +133,7 @@ class Outcome:
 class RunReport:
     files: tuple[SourceFile, ...]
     outcomes: tuple[Outcome, ...] = field(default_factory=tuple)
+    notices: tuple[str, ...] = ()  # run-wide warnings (e.g. running without the sandbox)
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.result.status == status)

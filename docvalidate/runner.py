@@ -99,6 +99,7 @@ def run_session(
         root=work.root,
         blocks=tuple(p.block for p in programs),
         max_output=max_output,
+        readable=(Path(work.source.path).resolve().parent,),
     )
     finished = 0
     for run in backend.run(job):

@@ -288,7 +288,9 @@ def test_ctrl_c_stops_running_examples(write, project: Path):
     pidfile = project / "pid.txt"
     write("a.md", block(f"import os, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\n"
                         "time.sleep(60)"))
-    proc = subprocess.Popen([sys.executable, "-m", "docvalidate", "check", "a.md"],
+    # Plain child processes: the example must be able to write its (host) pid to the project.
+    proc = subprocess.Popen([sys.executable, "-m", "docvalidate", "check", "--isolation",
+                             "process", "a.md"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while not (pidfile.exists() and pidfile.read_text()) and time.monotonic() < deadline:

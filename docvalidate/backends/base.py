@@ -40,6 +40,7 @@ class Job:
     root: Path  # the project root: visible in the scratch folder and on sys.path
     blocks: tuple[Block, ...]
     max_output: int
+    readable: tuple[Path, ...] = ()  # more folders examples may read (the document's folder)
 
 
 @dataclass(frozen=True)

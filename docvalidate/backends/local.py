@@ -14,11 +14,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from docvalidate.backends.base import BlockRun, Job, StatementRun
+from docvalidate.backends.sandbox import bwrap_command, interpreter_paths
 from docvalidate.model import ErrorInfo
 
 WORKER = Path(__file__).with_name("worker.py")
@@ -54,10 +55,25 @@ def make_scratch(root: Path) -> Path:
     return scratch
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of the examples' interpreter (applied by the worker before any example
+    runs, so they bind the example and everything it starts)."""
+
+    cpu_seconds: int = 60
+    memory_mb: int = 2048
+    processes: int = 256
+    file_size_mb: int = 64
+    open_files: int = 256
+
+
 @dataclass
 class LocalBackend:
     python: str
     env: dict[str, str] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    bwrap: str | None = None  # confine each session with bubblewrap when set
+    network: bool = False
     _cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def cancel(self) -> None:
@@ -76,6 +92,13 @@ class LocalBackend:
             "doc": job.doc,
             "root": str(job.root),
             "max_output": job.max_output,
+            "limits": {
+                "cpu": self.limits.cpu_seconds,
+                "memory": self.limits.memory_mb * 1024 * 1024,
+                "processes": self.limits.processes,
+                "file_size": self.limits.file_size_mb * 1024 * 1024,
+                "open_files": self.limits.open_files,
+            },
             "blocks": [
                 {
                     "source": block.source,
@@ -93,9 +116,14 @@ class LocalBackend:
         # the finally below, after the generator is done with it.
         stderr = tempfile.TemporaryFile()  # noqa: SIM115
         env = {**self.env, "HOME": str(scratch)}
+        command = [self.python, str(WORKER), str(write_fd)]
+        if self.bwrap:
+            readable: list[Path | str] = [job.root, *job.readable, WORKER.parent,
+                                          *interpreter_paths(self.python)]
+            command = [*bwrap_command(self.bwrap, scratch, readable, self.network), *command]
         try:
             proc = subprocess.Popen(
-                [self.python, str(WORKER), str(write_fd)],
+                command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
@@ -186,7 +214,25 @@ class LocalBackend:
                 pending -= 1
                 current = None
                 deadline = time.monotonic() + STARTUP_TIMEOUT
-                yield run
+                yield self._name_limit(run)
+
+    def _name_limit(self, run: BlockRun) -> BlockRun:
+        """An error caused by one of our limits gets a type and message that say so."""
+        error = run.error
+        if error is None:
+            return run
+        limits = self.limits
+        if error.type == "MemoryError":
+            error = replace(error, type="MemoryLimit", message="the example ran out of memory "
+                            f"(limited to {limits.memory_mb} MiB; config limit_memory_mb)")
+        elif "[Errno 27]" in error.exception_only:  # EFBIG: RLIMIT_FSIZE
+            error = replace(error, type="FileSizeLimit", message="the example wrote a file "
+                            f"(or output) larger than {limits.file_size_mb} MiB (config "
+                            "limit_file_size_mb)")
+        elif "[Errno 24]" in error.exception_only:  # EMFILE: RLIMIT_NOFILE
+            error = replace(error, type="OpenFilesLimit", message="the example opened more "
+                            f"than {limits.open_files} files (config limit_open_files)")
+        return replace(run, error=error)
 
     def _crashed(self, proc: subprocess.Popen[bytes], current: int | None,
                  stderr: BinaryIO) -> BlockRun:
@@ -195,6 +241,13 @@ class LocalBackend:
         except subprocess.TimeoutExpired:
             _kill(proc)
             code = proc.wait()
+        if self.bwrap and code > 128:
+            # bubblewrap reports a child killed by signal N as exit status 128 + N.
+            code = 128 - code
+        if code == -signal.SIGXCPU:
+            return _fatal(current or 0, "CPULimit", "the example used more than "
+                          f"{self.limits.cpu_seconds} s of CPU time (config "
+                          "limit_cpu_seconds)")
         how = (f"was killed by signal {signal.Signals(-code).name}" if code < 0
                else f"exited with code {code}")
         tail = _read_tail(stderr)

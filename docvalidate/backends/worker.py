@@ -137,9 +137,45 @@ def _tracing_print(filename, records):
     return real, print
 
 
+def _limit(limits):
+    """Apply the resource limits before any example runs; they hold for everything the
+    example starts too."""
+    try:
+        import resource
+    except ImportError:  # not a POSIX system
+        return
+    wanted = [
+        ("RLIMIT_CPU", limits["cpu"]),
+        ("RLIMIT_AS", limits["memory"]),
+        ("RLIMIT_FSIZE", limits["file_size"]),
+        ("RLIMIT_NOFILE", limits["open_files"]),
+        ("RLIMIT_CORE", 0),
+    ]
+    # The kernel does not apply RLIMIT_NPROC to root, and for root it would count every
+    # process root owns on the machine: only set it for an ordinary user.
+    if os.geteuid() != 0:
+        wanted.append(("RLIMIT_NPROC", limits["processes"]))
+    for name, value in wanted:
+        kind = getattr(resource, name, None)
+        if kind is None:
+            continue
+        _, hard = resource.getrlimit(kind)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        try:
+            # CPU: SIGXCPU at the soft limit, SIGKILL a little later if it is caught.
+            top = value + 5 if name == "RLIMIT_CPU" else value
+            if hard != resource.RLIM_INFINITY:
+                top = min(top, hard)
+            resource.setrlimit(kind, (value, top))
+        except (ValueError, OSError):
+            pass
+
+
 def main():
     out = os.fdopen(int(sys.argv[1]), "wb", buffering=0)
     job = json.loads(sys.stdin.buffer.read())
+    _limit(job["limits"])
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)

@@ -70,6 +70,7 @@ def render_json(report: RunReport) -> str:
         },
         "files": [_file(f) for f in report.files],
         "examples": examples,
+        "notices": list(report.notices),
     }, indent=2)
 
 

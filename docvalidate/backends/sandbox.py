@@ -1,0 +1,89 @@
+"""Bubblewrap: the namespaces and mounts that confine the local backend's interpreter.
+
+The sandbox sees the host filesystem read-only, except that the user's home, ``/tmp`` and
+``/var/tmp`` are replaced by empty folders; the interpreter, its packages, the project root and
+the documents' folders are put back read-only; only the session's scratch folder is writable.
+It has its own user, PID, IPC, UTS and network namespaces (no network at all, loopback
+included, unless ``network = true``), and dies with docvalidate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+
+HIDDEN = ("/tmp", "/var/tmp")  # plus the user's home and root's home
+
+
+@cache
+def find_bwrap() -> str | None:
+    """The bwrap binary when it exists *and* can create namespaces here (containers often
+    forbid it), else None."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return None
+    probe = [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"]
+    try:
+        ok = subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        ok = False
+    return bwrap if ok else None
+
+
+@cache
+def interpreter_paths(python: str) -> tuple[str, ...]:
+    """Folders the interpreter needs to read: its prefixes and its sys.path."""
+    if Path(python).resolve() == Path(sys.executable).resolve():
+        paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]
+    else:
+        code = "import sys, json; print(json.dumps([sys.prefix, sys.base_prefix, " \
+               "sys.exec_prefix, *sys.path]))"
+        try:
+            out = subprocess.run([python, "-c", code], capture_output=True, text=True,
+                                 timeout=60, check=True).stdout
+            paths = json.loads(out)
+        except (OSError, subprocess.SubprocessError, ValueError):
+            paths = []
+    paths.append(str(Path(python).resolve().parent.parent))
+    return tuple(p for p in dict.fromkeys(paths) if p and os.path.isabs(p))
+
+
+def hidden_roots() -> list[str]:
+    roots = list(HIDDEN)
+    for home in (os.environ.get("HOME"), os.path.expanduser("~root")):
+        if home and home != "/" and os.path.isdir(home):
+            roots.append(os.path.realpath(home))
+    return list(dict.fromkeys(roots))
+
+
+def _under(path: str, roots: Iterable[str]) -> bool:
+    return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
+
+
+def bwrap_command(
+    bwrap: str,
+    scratch: Path,
+    readable: Sequence[Path | str],
+    network: bool,
+) -> list[str]:
+    """The bwrap argument list (to be followed by the command to run)."""
+    hidden = hidden_roots()
+    argv = [bwrap, "--unshare-all"]
+    if network:
+        argv.append("--share-net")
+    argv += ["--die-with-parent", "--new-session", "--ro-bind", "/", "/",
+             "--dev", "/dev", "--proc", "/proc"]
+    for root in hidden:
+        argv += ["--tmpfs", root]
+    # Put back, read-only, what examples may read from inside the hidden folders.
+    for path in dict.fromkeys(os.path.realpath(str(p)) for p in readable):
+        if _under(path, hidden) and os.path.exists(path):
+            argv += ["--ro-bind", path, path]
+    argv += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
+    return argv

@@ -1,0 +1,169 @@
+"""The local sandbox (bubblewrap) and the resource limits: hostile examples are contained,
+reported, and the host is left as it was. CI installs bubblewrap (.ci/run)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import invoke
+
+from docvalidate.backends.sandbox import find_bwrap
+
+needs_bwrap = pytest.mark.skipif(
+    find_bwrap() is None, reason="bubblewrap is not installed or cannot create namespaces here "
+    "(.ci/run installs it)")
+FENCE = "```"
+
+
+def block(code: str, directive: str = "") -> str:
+    head = f"<!-- docvalidate: {directive} -->\n" if directive else ""
+    return f"{head}{FENCE}python\n{code}\n{FENCE}\n\n"
+
+
+def run(check_json, *args: str) -> list[dict]:
+    _, report = check_json(*args)
+    return report["examples"]
+
+
+@needs_bwrap
+def test_no_network_not_even_loopback(write, check_json):
+    accepted: list[object] = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    server.settimeout(0.2)
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                accepted.append(server.accept())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        write("a.md", block(f"import socket\ns = socket.socket()\ns.settimeout(2)\n"
+                            f"s.connect(('127.0.0.1', {port}))")
+              + block("import socket\nsocket.getaddrinfo('example.com', 80)"))
+        connect, resolve = run(check_json, "a.md")
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+    assert connect["status"] == "failed" and "Error" in connect["error"]["type"]
+    assert resolve["status"] == "failed" and resolve["error"]["type"] == "gaierror"
+    assert accepted == []  # the server never saw a connection
+
+
+@needs_bwrap
+def test_network_can_be_allowed(write, check_json):
+    write("docvalidate.toml", "network = true\n")
+    write("a.md", block("import socket\nsocket.socket().close()\n"
+                        "print(socket.gethostname())"))
+    (ex,) = run(check_json, "a.md")
+    assert ex["status"] == "passed", ex["error"]
+
+
+@needs_bwrap
+def test_files_outside_the_project_are_hidden(tmp_path: Path, write, check_json, monkeypatch):
+    home = tmp_path.parent / f"{tmp_path.name}-home"
+    home.mkdir()
+    (home / "secret.txt").write_text("s3cret")
+    monkeypatch.setenv("HOME", str(home))
+    write("data.txt", "project data")
+    write("docs/a.md", block(f"try:\n    open({str(home / 'secret.txt')!r}).read()\n"
+                             "    leaked = True\nexcept OSError:\n    leaked = False\n"
+                             "assert not leaked\nassert open('data.txt').read() == 'project data'"))
+    (ex,) = run(check_json, "docs/a.md")
+    assert ex["status"] == "passed", ex["error"]
+
+
+@needs_bwrap
+def test_parent_environment_is_not_readable(write, check_json, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-do-not-leak")
+    write("a.md", block("import os\nfor pid in os.listdir('/proc'):\n    if pid.isdigit():\n"
+                        "        try:\n            data = open(f'/proc/{pid}/environ', 'rb').read()"
+                        "\n        except OSError:\n            continue\n"
+                        "        assert b'sk-do-not-leak' not in data, pid"))
+    (ex,) = run(check_json, "a.md")
+    assert ex["status"] == "passed", ex["error"]
+
+
+@needs_bwrap
+def test_writes_outside_scratch_do_not_reach_the_host(project: Path, write, check_json):
+    doc = write("docs/a.md", "")
+    marker = f"docvalidate-escape-{uuid.uuid4().hex}"
+    home = Path.home()
+    code = (
+        "import pathlib\nfailures = 0\n"
+        f"for target in [{str(doc)!r}, {str(project / 'new.txt')!r}]:\n"
+        "    try:\n        open(target, 'a').write('pwned')\n    except OSError:\n"
+        "        failures += 1\n"
+        "assert failures == 2\n"
+        f"pathlib.Path('/tmp/{marker}').write_text('x')\n"
+        f"try:\n    pathlib.Path({str(home / marker)!r}).write_text('x')\nexcept OSError:\n"
+        "    pass\n"
+    )
+    text = block(code)
+    doc.write_text(text)
+    (ex,) = run(check_json, "docs/a.md")
+    assert ex["status"] == "passed", ex["error"]
+    assert doc.read_text() == text
+    assert not (project / "new.txt").exists()
+    assert not Path(f"/tmp/{marker}").exists()
+    assert not (home / marker).exists()
+
+
+@needs_bwrap
+def test_killing_the_parent_is_contained(write, check_json):
+    write("a.md", block("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
+                        "import time\ntime.sleep(1)") + block("print('next')", "isolated"))
+    # The example's parent is the sandbox's init, which ignores the signal; either way
+    # docvalidate (this very process) survives, reports the block and runs the next session.
+    first, second = run(check_json, "a.md")
+    assert first["status"] in ("passed", "failed")
+    assert second["status"] == "passed"
+
+
+def test_fallback_without_bubblewrap(write, monkeypatch, tmp_path: Path):
+    empty = tmp_path / "no-bwrap-here"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    find_bwrap.cache_clear()
+    try:
+        write("a.md", block("print('still runs')"))
+        result = invoke("check", "a.md")
+    finally:
+        find_bwrap.cache_clear()
+    assert result.exit_code == 0
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1
+    assert "bubblewrap" in warnings[0] and "apt-get install bubblewrap" in warnings[0]
+
+
+@pytest.mark.parametrize("isolation", ["sandbox", "process"])
+@pytest.mark.parametrize(("config", "code", "kind"), [
+    ("limit_memory_mb = 256", "blocks = []\nfor _ in range(64):\n"
+     "    blocks.append(bytearray(128 * 1024 * 1024))", "MemoryLimit"),
+    ("limit_file_size_mb = 1", "open('big.bin', 'wb').write(b'x' * (4 * 1024 * 1024))",
+     "FileSizeLimit"),
+    ("limit_open_files = 32", "files = [open('f%d' % i, 'w') for i in range(100)]",
+     "OpenFilesLimit"),
+    ("limit_cpu_seconds = 1", "while True:\n    pass", "CPULimit"),
+])
+def test_limits(write, check_json, isolation: str, config: str, code: str, kind: str):
+    if isolation == "sandbox" and find_bwrap() is None:
+        pytest.skip("bubblewrap is not available here (.ci/run installs it)")
+    write("docvalidate.toml", f'{config}\nisolation = "{isolation}"\n')
+    write("a.md", block(code, "timeout=20") + block("print('next session')", "isolated"))
+    first, second = run(check_json, "a.md")
+    assert first["status"] == "failed"
+    assert first["error"]["type"] == kind, first["error"]
+    assert "config limit_" in first["error"]["message"]
+    assert second["status"] == "passed"
