@@ -167,3 +167,102 @@ def test_limits(write, check_json, isolation: str, config: str, code: str, kind:
     assert first["error"]["type"] == kind, first["error"]
     assert "config limit_" in first["error"]["message"]
     assert second["status"] == "passed"
+
+
+# --- hostile examples that must hold in both isolation levels where the machine allows ---
+
+
+def _isolation(write, isolation: str) -> None:
+    if isolation == "sandbox" and find_bwrap() is None:
+        pytest.skip("bubblewrap is not available here (.ci/run installs it)")
+    if isolation == "process":
+        from docvalidate.backends.cgroup import PidsCgroup
+
+        probe = PidsCgroup.create(8)
+        if probe is None:
+            pytest.skip("without a pids cgroup (root), plain processes cannot be tracked")
+        probe.close()
+    write("docvalidate.toml", f'isolation = "{isolation}"\n')
+
+
+def _alive(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("isolation", ["sandbox", "process"])
+def test_fork_bomb_is_capped_and_cleaned_up(write, check_json, isolation: str):
+    _isolation(write, isolation)
+    marker = f"3599.{uuid.uuid4().int % 10**9}"
+    write("a.md", block(
+        "import os\nfor _ in range(3000):\n    if os.fork() == 0:\n"
+        f"        os.execv('/bin/sleep', ['sleep', '{marker}'])", "timeout=20")
+        + block("print('next')", "isolated"))
+    first, second = run(check_json, "a.md")
+    assert first["status"] == "failed"
+    assert first["error"]["type"] == "ProcessLimit", first["error"]
+    assert second["status"] == "passed"
+    assert _alive(marker) == []
+
+
+@pytest.mark.parametrize("isolation", ["sandbox", "process"])
+def test_detached_processes_do_not_outlive_the_session(write, check_json, isolation: str):
+    _isolation(write, isolation)
+    marker = f"3598.{uuid.uuid4().int % 10**9}"
+    write("a.md", block(
+        "import os, subprocess\n"
+        f"subprocess.Popen(['sleep', '{marker}'], start_new_session=True)\n"
+        "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+        f"        os.execv('/bin/sleep', ['sleep', '{marker}'])\n    os._exit(0)\n"
+        "os.wait()"))
+    (ex,) = run(check_json, "a.md")
+    assert ex["status"] == "passed", ex["error"]
+    assert _alive(marker) == []
+
+
+@pytest.mark.parametrize("isolation", ["sandbox", "process"])
+def test_printing_a_gigabyte(write, check_json, isolation: str):
+    _isolation(write, isolation)
+    write("a.md", block("chunk = 'x' * (1024 * 1024)\nfor _ in range(1024):\n    print(chunk)")
+          + block("print('next')"))
+    first, second = run(check_json, "a.md")
+    assert first["error"]["type"] == "OutputLimit"
+    assert len(first["stdout"]) <= 1024 * 1024 and first["stdout_dropped"] > 0
+    assert second["status"] == "passed"
+
+
+@pytest.mark.parametrize("isolation", ["sandbox", "process"])
+def test_corrupting_the_result_channel(write, check_json, isolation: str):
+    _isolation(write, isolation)
+    write("a.md",
+          block("import os, sys\nos.write(int(sys.argv[1]), b'garbage\\n')")
+          + block("print('after garbage, same session')")
+          + block("import os\nos._exit(0)", "isolated")
+          + block("import sys\nsys.stdout = None\nprint('lost')", "isolated")
+          + block("import sys, os\nos.close(int(sys.argv[1]))\nprint('closed')", "isolated")
+          + block("print('still running')", "isolated"))
+    garbage, after, exited, no_stdout, closed, last = run(check_json, "a.md")
+    assert garbage["error"]["type"] == "WorkerError"
+    assert "corrupted" in garbage["error"]["message"]
+    assert after["status"] == "skipped" and "aborted" in after["reason"]
+    assert exited["error"]["type"] == "WorkerCrashed" and "code 0" in exited["error"]["message"]
+    assert no_stdout["status"] == "passed"
+    assert closed["status"] == "failed"
+    assert last["status"] == "passed"
+
+
+@pytest.mark.parametrize("isolation", ["sandbox", "process"])
+def test_sleeping_forever_times_out(write, check_json, isolation: str):
+    _isolation(write, isolation)
+    write("a.md", block("import time\ntime.sleep(3600)", "timeout=1"))
+    (ex,) = run(check_json, "a.md")
+    assert ex["error"]["type"] == "Timeout" and ex["error"]["line"] == 4  # the sleep

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from docvalidate.backends.base import BlockRun, Job, StatementRun
+from docvalidate.backends.cgroup import PidsCgroup
 from docvalidate.backends.sandbox import bwrap_command, interpreter_paths
 from docvalidate.model import ErrorInfo
 
@@ -81,12 +82,15 @@ class LocalBackend:
 
     def run(self, job: Job) -> Iterator[BlockRun]:
         scratch = make_scratch(job.root)
+        cgroup = PidsCgroup.create(self.limits.processes)
         try:
-            yield from self._run(job, scratch)
+            yield from self._run(job, scratch, cgroup)
         finally:
+            if cgroup is not None:
+                cgroup.close()
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _run(self, job: Job, scratch: Path) -> Iterator[BlockRun]:
+    def _run(self, job: Job, scratch: Path, cgroup: PidsCgroup | None) -> Iterator[BlockRun]:
         payload = json.dumps({
             "filename": job.filename,
             "doc": job.doc,
@@ -121,6 +125,8 @@ class LocalBackend:
             readable: list[Path | str] = [job.root, *job.readable, WORKER.parent,
                                           *interpreter_paths(self.python)]
             command = [*bwrap_command(self.bwrap, scratch, readable, self.network), *command]
+        if cgroup is not None:
+            command = cgroup.wrap(command)
         try:
             proc = subprocess.Popen(
                 command,
@@ -226,9 +232,20 @@ class LocalBackend:
             error = replace(error, type="MemoryLimit", message="the example ran out of memory "
                             f"(limited to {limits.memory_mb} MiB; config limit_memory_mb)")
         elif "[Errno 27]" in error.exception_only:  # EFBIG: RLIMIT_FSIZE
-            error = replace(error, type="FileSizeLimit", message="the example wrote a file "
-                            f"(or output) larger than {limits.file_size_mb} MiB (config "
-                            "limit_file_size_mb)")
+            size = limits.file_size_mb * 1024 * 1024
+            if max(len(run.stdout) + run.stdout_dropped,
+                   len(run.stderr) + run.stderr_dropped) >= size:
+                error = replace(error, type="OutputLimit", message="the example printed more "
+                                f"than {limits.file_size_mb} MiB (config limit_file_size_mb); "
+                                "output beyond the capture limit was dropped")
+            else:
+                error = replace(error, type="FileSizeLimit", message="the example wrote a "
+                                f"file larger than {limits.file_size_mb} MiB (config "
+                                "limit_file_size_mb)")
+        elif "[Errno 11]" in error.exception_only and "fork" in error.traceback:  # EAGAIN
+            error = replace(error, type="ProcessLimit", message="the example started more "
+                            f"than {limits.processes} processes or threads (config "
+                            "limit_processes)")
         elif "[Errno 24]" in error.exception_only:  # EMFILE: RLIMIT_NOFILE
             error = replace(error, type="OpenFilesLimit", message="the example opened more "
                             f"than {limits.open_files} files (config limit_open_files)")
