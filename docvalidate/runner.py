@@ -50,8 +50,10 @@ def run_all(
         # waiting for every session to finish, then let the exception through.
         backend.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+        backend.close()
         raise
     pool.shutdown()
+    backend.close()
     order = {item.source.path: i for i, item in enumerate(work)}
     return sorted(
         (outcome for outcomes in per_session for outcome in outcomes),

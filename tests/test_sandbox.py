@@ -181,7 +181,7 @@ def _isolation(write, isolation: str) -> None:
         probe = PidsCgroup.create(8)
         if probe is None:
             pytest.skip("without a pids cgroup (root), plain processes cannot be tracked")
-        probe.close()
+        probe.remove()
     write("docvalidate.toml", f'isolation = "{isolation}"\n')
 
 

@@ -72,3 +72,7 @@ class Backend(Protocol):
     def cancel(self) -> None:
         """Stop every running job as soon as possible (the user pressed Ctrl-C)."""
         ...
+
+    def close(self) -> None:
+        """Release what the backend holds once every job has finished."""
+        ...

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from docvalidate.backends.base import BlockRun, Job, StatementRun
-from docvalidate.backends.cgroup import PidsCgroup
+from docvalidate.backends.cgroup import ThreadCgroups
 from docvalidate.backends.sandbox import bwrap_command, interpreter_paths
 from docvalidate.model import ErrorInfo
 
@@ -80,17 +80,23 @@ class LocalBackend:
     def cancel(self) -> None:
         self._cancelled.set()
 
+    def __post_init__(self) -> None:
+        self._cgroups = ThreadCgroups(self.limits.processes)
+
+    def close(self) -> None:
+        self._cgroups.close()
+
     def run(self, job: Job) -> Iterator[BlockRun]:
         scratch = make_scratch(job.root)
-        cgroup = PidsCgroup.create(self.limits.processes)
+        cgroup = self._cgroups.current()
         try:
-            yield from self._run(job, scratch, cgroup)
+            yield from self._run(job, scratch)
         finally:
             if cgroup is not None:
-                cgroup.close()
+                cgroup.kill_all()  # detached and double-forked processes included
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _run(self, job: Job, scratch: Path, cgroup: PidsCgroup | None) -> Iterator[BlockRun]:
+    def _run(self, job: Job, scratch: Path) -> Iterator[BlockRun]:
         payload = json.dumps({
             "filename": job.filename,
             "doc": job.doc,
@@ -125,8 +131,6 @@ class LocalBackend:
             readable: list[Path | str] = [job.root, *job.readable, WORKER.parent,
                                           *interpreter_paths(self.python)]
             command = [*bwrap_command(self.bwrap, scratch, readable, self.network), *command]
-        if cgroup is not None:
-            command = cgroup.wrap(command)
         try:
             proc = subprocess.Popen(
                 command,
