@@ -43,8 +43,8 @@ def make_corpus(root: Path, pages: int, blocks: int) -> None:
         (docs / f"page_{p:03}.md").write_text("".join(parts))
 
 
-def time_engine(root: Path, jobs: int) -> tuple[float, int, int]:
-    config = Config(jobs=jobs)
+def time_engine(root: Path, jobs: int, isolation: str) -> tuple[float, int, int]:
+    config = Config(jobs=jobs, isolation=isolation)
     started = time.perf_counter()
     report = check(config, (str(root / "docs"),))
     elapsed = time.perf_counter() - started
@@ -64,6 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages", type=int, default=200)
     parser.add_argument("--blocks", type=int, default=10)
+    parser.add_argument("--isolation", choices=["sandbox", "process"], default="sandbox")
     args = parser.parse_args()
     pages, blocks = args.pages, args.blocks
     n = pages * blocks
@@ -87,16 +88,17 @@ def main() -> None:
                                 if b == 0 else code], check=True)
         python_c_per_block = (time.perf_counter() - started) / (sample_pages * blocks)
 
-        serial, passed, failed = time_engine(root, 1)
+        serial, passed, failed = time_engine(root, 1, args.isolation)
         assert (passed, failed) == (n, 0), (passed, failed)
         cpus = os.cpu_count() or 1
-        parallel, _, _ = time_engine(root, cpus)
+        parallel, _, _ = time_engine(root, cpus, args.isolation)
 
     per_page = serial / pages
     overhead_per_block = (per_page - startup) / blocks
     print(f"machine: {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}, "
           f"{platform.system()} {platform.release()}")
-    print(f"corpus: {pages} pages x {blocks} blocks = {n} examples")
+    print(f"corpus: {pages} pages x {blocks} blocks = {n} examples; "
+          f"isolation = {args.isolation}")
     print(f"extraction (read + parse + plan):       {extract * 1000:8.1f} ms "
           f"({extract / pages * 1000:.2f} ms/page)")
     print(f"python -c pass (one start-up, median):  {startup * 1000:8.1f} ms")
