@@ -13,6 +13,7 @@ import difflib
 import doctest
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from docvalidate.backends.base import BlockRun, StatementRun
 from docvalidate.model import ErrorInfo
@@ -20,6 +21,7 @@ from docvalidate.model import ErrorInfo
 DEFAULT_FLAGS = ("ELLIPSIS", "NORMALIZE_WHITESPACE")
 _PARSER = doctest.DocTestParser()
 MAX_DIFF_LINES = 30
+WRAP_MIN = 40  # printed lines shorter than this are never wrapped by a doc
 
 
 @dataclass(frozen=True)
@@ -155,8 +157,34 @@ def _exception_name(text: str) -> str:
     return head.rsplit(".", 1)[-1]
 
 
-def _normalised(text: str) -> str:
-    return "\n".join(line.rstrip() for line in text.rstrip("\n").split("\n"))
+def _lines(text: str) -> list[str]:
+    return [line.rstrip() for line in text.rstrip("\n").split("\n")]
+
+
+def _wrapped_equal(expected: list[str], actual: list[str]) -> bool:
+    """Whether ``expected`` is ``actual`` with some lines wrapped onto several ``#>`` lines.
+
+    Each actual line must be one expected line, or (when it is long enough that a doc would
+    wrap it) several whose continuations, their leading whitespace removed, are joined with a
+    space or with nothing; every other difference, whitespace inside a line included, is a
+    mismatch.
+    """
+    @cache
+    def match(i: int, j: int) -> bool:
+        if i == len(actual) or j == len(expected):
+            return i == len(actual) and j == len(expected)
+        pieces = [expected[j]]
+        for k in range(j + 1, len(expected) + 1):
+            for glue in (" ", ""):
+                if glue.join(pieces) == actual[i] and match(i + 1, k):
+                    return True
+            if (k == len(expected) or len(actual[i]) < WRAP_MIN
+                    or len(glue.join(pieces)) > len(actual[i])):
+                return False
+            pieces.append(expected[k].lstrip())
+        return False
+
+    return match(0, 0)
 
 
 def check_prints(comments: Sequence[PrintComment], run: BlockRun) -> ErrorInfo | None:
@@ -165,8 +193,7 @@ def check_prints(comments: Sequence[PrintComment], run: BlockRun) -> ErrorInfo |
     for comment in comments:
         actual = "".join(text for line, text in run.prints
                          if line is not None and comment.start <= line <= comment.end)
-        expected, got = _normalised(comment.expected), _normalised(actual)
-        if expected == got or "".join(expected.split()) == "".join(got.split()):
+        if _wrapped_equal(_lines(comment.expected), _lines(actual)):
             continue
         return _mismatch(comment.line, f"what print() at line {comment.start} wrote",
                          comment.expected, actual.rstrip("\n"))

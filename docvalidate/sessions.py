@@ -15,8 +15,14 @@ def plan_file(source: SourceFile, config: Config,
     tasks: list[Task] = []
     for example in source.examples:
         task = plan_example(example, config, python_version)
-        if tasks and any(d.name == "continuation" for d in example.directives):
+        names = {d.name for d in example.directives}
+        if tasks and "continuation" in names:
             # pytest-markdown-docs: continue the namespace of the block before.
+            task = replace(task, session=tasks[-1].session)
+        elif (tasks and config.sessions == "block" and not names & {"session", "isolated"}
+              and any(d.name == "invisible" for d in tasks[-1].example.directives)):
+            # Hidden setup code has a reader only in the block after it: with a namespace
+            # per block, that block joins the setup's.
             task = replace(task, session=tasks[-1].session)
         tasks.append(task)
     return group(tasks)

@@ -116,3 +116,22 @@ def test_check_prints_wrapped_long_output():
 def test_check_prints_trailing_whitespace():
     comments = parse_print_comments("print(x)\n#> a\n#> b\n")
     assert check_prints(comments, _run((1, "a   \nb\n"))) is None
+
+
+@pytest.mark.parametrize(("comment", "printed"), [
+    ("#> JaneDoe", "Jane Doe\n"),  # whitespace inside a line matters
+    ("#> ab", "a\nb\n"),  # so do line breaks the doc does not have
+    ("#> a\n#> b", "ab\n"),  # a short line is never a wrapped one
+    ("#> a\n#> b", "a\n"),  # missing output
+    ("#> a", "a\nb\n"),  # extra output
+])
+def test_check_prints_real_mismatches(comment: str, printed: str):
+    comments = parse_print_comments(f"print(x)\n{comment}\n")
+    assert check_prints(comments, _run((1, printed))) is not None
+
+
+def test_check_prints_wrap_without_space():
+    long = "'" + "abcdefghij" * 5 + "'"
+    comments = parse_print_comments(f"print(x)\n#> {long[:30]}\n#> {long[30:]}\n")
+    assert check_prints(comments, _run((1, long + "\n"))) is None
+    assert check_prints(comments, _run((1, long.upper() + "\n"))) is not None

@@ -91,3 +91,13 @@ def test_unclosed_invisible_block_warns():
     (hidden,) = source.examples
     assert not hidden.closed
     assert any("unclosed" in w.message and w.line == 1 for w in source.warnings)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_invisible_setup_feeds_the_next_block_in_block_mode(dialect: str):
+    text = (f"<!--- invisible-code-block: python\nbase = 40\n--->\n\n{FENCE}python\n"
+            f"assert base == 40\n{FENCE}\n\n{FENCE}python\nother = 1\n{FENCE}\n")
+    source = load(text, dialect)
+    sessions = plan_file(source, Config(sessions="block"))
+    assert [[t.example.line for t in s.tasks] for s in sessions] == [[1, 5], [9]]
+    assert source.examples[0].directives[0].origin == "<!--- invisible-code-block: python"

@@ -144,6 +144,7 @@ def extract(doc: Document, dialect: str) -> SourceFile:
                              block.prefix, note=": the hidden code runs to the end of the file")
         for block in marks.invisible
     }
+    hidden_origin = {block.open: block.origin for block in marks.invisible}
     fences = sorted([*structure.fences, *hidden.values()], key=lambda f: f.open)
     sybil_skips = sybil.skip_directives(
         marks, [f.open for f in fences if info_language(f.info)])
@@ -162,7 +163,7 @@ def extract(doc: Document, dialect: str) -> SourceFile:
         directives += info_markers(fence.info, fence.open + 1)
         if fence.open in hidden:
             directives += (Directive("invisible", None, fence.open + 1,
-                                     "<!-- invisible-code-block: python -->"),)
+                                     hidden_origin[fence.open]),)
         if fence.open in sybil_skips:
             directives += (sybil_skips[fence.open],)
         examples.append(_example(doc, fence, language, directives, structure.headings))
