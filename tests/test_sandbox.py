@@ -17,6 +17,14 @@ from docvalidate.backends.sandbox import find_bwrap
 needs_bwrap = pytest.mark.skipif(
     find_bwrap() is None, reason="bubblewrap is not installed or cannot create namespaces here "
     "(.ci/run installs it)")
+# What only the sandbox can hold: run with isolation = "process", each such test is reported
+# as skipped with this reason rather than silently left out.
+sandbox_only = pytest.mark.parametrize("isolation", [
+    "sandbox",
+    pytest.param("process", marks=pytest.mark.skip(
+        reason="cannot hold with isolation = process: a plain child process shares the "
+        "network, the filesystem and the process tree with docvalidate")),
+])
 FENCE = "```"
 
 
@@ -31,7 +39,8 @@ def run(check_json, *args: str) -> list[dict]:
 
 
 @needs_bwrap
-def test_no_network_not_even_loopback(write, check_json):
+@sandbox_only
+def test_no_network_not_even_loopback(isolation: str, write, check_json):
     accepted: list[object] = []
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -71,7 +80,9 @@ def test_network_can_be_allowed(write, check_json):
 
 
 @needs_bwrap
-def test_files_outside_the_project_are_hidden(tmp_path: Path, write, check_json, monkeypatch):
+@sandbox_only
+def test_files_outside_the_project_are_hidden(isolation: str, tmp_path: Path, write,
+                                              check_json, monkeypatch):
     home = tmp_path.parent / f"{tmp_path.name}-home"
     home.mkdir()
     (home / "secret.txt").write_text("s3cret")
@@ -85,7 +96,8 @@ def test_files_outside_the_project_are_hidden(tmp_path: Path, write, check_json,
 
 
 @needs_bwrap
-def test_parent_environment_is_not_readable(write, check_json, monkeypatch):
+@sandbox_only
+def test_parent_environment_is_not_readable(isolation: str, write, check_json, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-do-not-leak")
     write("a.md", block("import os\nfor pid in os.listdir('/proc'):\n    if pid.isdigit():\n"
                         "        try:\n            data = open(f'/proc/{pid}/environ', 'rb').read()"
@@ -96,7 +108,9 @@ def test_parent_environment_is_not_readable(write, check_json, monkeypatch):
 
 
 @needs_bwrap
-def test_writes_outside_scratch_do_not_reach_the_host(project: Path, write, check_json):
+@sandbox_only
+def test_writes_outside_scratch_do_not_reach_the_host(isolation: str, project: Path, write,
+                                                      check_json):
     doc = write("docs/a.md", "")
     marker = f"docvalidate-escape-{uuid.uuid4().hex}"
     home = Path.home()
@@ -121,7 +135,8 @@ def test_writes_outside_scratch_do_not_reach_the_host(project: Path, write, chec
 
 
 @needs_bwrap
-def test_killing_the_parent_is_contained(write, check_json):
+@sandbox_only
+def test_killing_the_parent_is_contained(isolation: str, write, check_json):
     write("a.md", block("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
                         "import time\ntime.sleep(1)") + block("print('next')", "isolated"))
     # The example's parent is the sandbox's init, which ignores the signal; either way
@@ -266,3 +281,15 @@ def test_sleeping_forever_times_out(write, check_json, isolation: str):
     write("a.md", block("import time\ntime.sleep(3600)", "timeout=1"))
     (ex,) = run(check_json, "a.md")
     assert ex["error"]["type"] == "Timeout" and ex["error"]["line"] == 4  # the sleep
+
+
+@pytest.mark.parametrize("isolation", ["sandbox", "process"])
+def test_writing_a_two_gigabyte_file(write, check_json, isolation: str):
+    _isolation(write, isolation)
+    write("a.md", block("chunk = b'x' * (16 * 1024 * 1024)\nwith open('big.bin', 'wb') as f:\n"
+                        "    for _ in range(128):\n        f.write(chunk)")
+          + block("import os\nprint(os.path.getsize('big.bin'))"))
+    first, second = run(check_json, "a.md")
+    assert first["error"]["type"] == "FileSizeLimit", first["error"]
+    assert "64 MiB" in first["error"]["message"]
+    assert int(second["stdout"]) <= 64 * 1024 * 1024  # the default limit held
