@@ -332,7 +332,12 @@ class _Open:
     opener_prefix: str
     code: list[str]
     prefixes: list[str]
-    empty_lines: int = 0
+    empty_lines: int = 0  # blank lines since the last content line (blockquote rules)
+
+    def add(self, code: str, prefix: str, empty: bool) -> None:
+        self.code.append(code)
+        self.prefixes.append(prefix)
+        self.empty_lines = self.empty_lines + 1 if empty else 0
 
 
 def _scan_superfences(lines: Sequence[Line], start: int) -> Structure:
@@ -368,9 +373,7 @@ def _scan_superfences(lines: Sequence[Line], start: int) -> Structure:
                 abandon(i, "a deeper blockquote line")
                 continue
             if content == "":
-                state.code.append(line_code)
-                state.prefixes.append(raw)
-                state.empty_lines += 1
+                state.add(line_code, raw, empty=True)
             elif len(ws) < state.ws_len:
                 abandon(i, "a less indented line")
             elif state.empty_lines and quote_level < state.quote_level:
@@ -379,23 +382,17 @@ def _scan_superfences(lines: Sequence[Line], start: int) -> Structure:
                 fences.append(_mk_raw(state, i))
                 state = None
             else:
-                state.empty_lines = 0
-                state.code.append(line_code)
-                state.prefixes.append(raw)
+                state.add(line_code, raw, empty=False)
         elif quote_level == 0:
             if (ws + content).strip() == "":
-                state.code.append(line_code)
-                state.prefixes.append(raw)
-                state.empty_lines += 1
+                state.add(line_code, raw, empty=True)
             elif len(ws) != state.width and content != "":
                 abandon(i, "a less indented line")
             elif is_end and not content.startswith((" ", "\t")):
                 fences.append(_mk_raw(state, i))
                 state = None
             else:
-                state.empty_lines = 0
-                state.code.append(line_code)
-                state.prefixes.append(raw)
+                state.add(line_code, raw, empty=False)
         else:
             abandon(i, "a blockquote line")
     if state is not None:
