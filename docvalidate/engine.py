@@ -96,10 +96,8 @@ def resolve_python(config: Config) -> str:
     return found
 
 
-def check(config: Config, paths: tuple[str, ...] = (), progress: Progress | None = None,
-          collected: Collected | None = None) -> RunReport:
-    """Find, plan and run every example below ``paths``."""
-    collected = collected or collect(config, paths)
+def make_backend(config: Config) -> tuple[LocalBackend, list[str]]:
+    """The local backend the config asks for, and run-wide notices about it."""
     notices: list[str] = []
     bwrap = find_bwrap() if config.isolation == "sandbox" else None
     if config.isolation == "sandbox" and bwrap is None:
@@ -112,13 +110,24 @@ def check(config: Config, paths: tuple[str, ...] = (), progress: Progress | None
         bwrap=bwrap,
         network=config.network,
     )
+    return backend, notices
+
+
+def file_work(config: Config, collected: Collected) -> list[FileWork]:
     fixed_root = (config.base / config.cwd).resolve() if config.cwd else None
-    work = [
+    return [
         FileWork(source, sessions,
                  fixed_root or project_root(Path(source.path).resolve().parent))
         for source, sessions in zip(collected.files, collected.sessions, strict=True)
         if source.error is None and sessions
     ]
-    outcomes = run_all(work, backend, config.jobs, config.max_output, progress,
-                       doctest_flags=flag_value(config.doctest_flags))
+
+
+def check(config: Config, paths: tuple[str, ...] = (), progress: Progress | None = None,
+          collected: Collected | None = None) -> RunReport:
+    """Find, plan and run every example below ``paths``."""
+    collected = collected or collect(config, paths)
+    backend, notices = make_backend(config)
+    outcomes = run_all(file_work(config, collected), backend, config.jobs, config.max_output,
+                       progress, doctest_flags=flag_value(config.doctest_flags))
     return RunReport(collected.files, tuple(outcomes), tuple(notices))

@@ -68,6 +68,7 @@ class SourceFile:
     warnings: tuple[FileWarning, ...] = ()
     error: str | None = None  # the file could not be read at all
     text: str = ""  # decoded text without BOM, for showing lines in reports
+    data: bytes = b""  # the bytes as read, so a rewrite can tell whether the file changed since
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,10 @@ class Result:
     cached: bool = False
     stdout_dropped: int = 0  # bytes beyond the capture cap
     stderr_dropped: int = 0
+    # What a run printed in detail, for fixers that update expected output:
+    prints: tuple[tuple[int | None, str], ...] = ()  # (line of the print call, text)
+    # Interactive sessions: (what each statement run printed, its exception line(s) or None).
+    outputs: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,15 @@ line ending as they were); new lines get the example's prefix and the file's lin
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import itertools
+import os
+import stat
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from docvalidate.model import Example
 from docvalidate.sources.document import split_lines
@@ -83,3 +88,64 @@ def apply_edits(data: bytes, edits: Sequence[Edit]) -> bytes:
         start, end = edit.span
         data = data[:start] + edit.new_text + data[end:]
     return data
+
+
+class WriteConflict(Exception):
+    """The file changed on disk since it was read: it is left alone."""
+
+
+class VerifyError(Exception):
+    """The rewritten file would not hold exactly the intended code: nothing was written."""
+
+
+def rewrite_document(original: bytes, changes: Sequence[tuple[Example, str]],
+                     dialect: str, path: str) -> bytes:
+    """``original`` with each example's code replaced, verified by extracting it again: the
+    changed examples hold exactly their new code and every other example is untouched."""
+    from docvalidate.sources.document import parse_document
+    from docvalidate.sources.markdown import extract
+
+    edits = [Edit(path, ex.span, render_code(ex, code, original)) for ex, code in changes]
+    new = apply_edits(original, edits)
+    before = extract(parse_document(path, original), dialect).examples
+    after = extract(parse_document(path, new), dialect).examples
+    wanted = {ex.line: code for ex, code in changes}
+    if len(before) != len(after):
+        raise VerifyError(f"{path}: the rewrite changed the number of examples")
+    for old, fresh in zip(before, after, strict=True):
+        expected = wanted.get(old.line, old.code)
+        if fresh.code != expected or fresh.language != old.language:
+            raise VerifyError(f"{path}: the example at line {old.line} did not read back as "
+                              "intended after the rewrite")
+    return new
+
+
+def write_atomically(target: Path, data: bytes, expected_before: bytes) -> None:
+    """Replace ``target`` with ``data`` through a temporary file in the same folder and a
+    rename, keeping its permissions; refuse (WriteConflict) when the file on disk is no longer
+    ``expected_before``."""
+    try:
+        if target.read_bytes() != expected_before:
+            raise WriteConflict(f"{target} changed on disk since it was read; not overwritten")
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        raise WriteConflict(f"{target} was removed since it was read") from None
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".docvalidate",
+                               dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def unified_diff(path: str, before: bytes, after: bytes) -> str:
+    a = before.decode("utf-8", "replace").splitlines(keepends=True)
+    b = after.decode("utf-8", "replace").splitlines(keepends=True)
+    return "".join(difflib.unified_diff(a, b, f"a/{path}", f"b/{path}"))

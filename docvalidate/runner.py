@@ -166,7 +166,10 @@ def _expected_failure(task: Task, result: Result) -> Result:
 
 def _judge(task: Task, program: Program, run: BlockRun) -> Result:
     fields = dict(duration=run.duration, stdout=run.stdout, stderr=run.stderr,
-                  stdout_dropped=run.stdout_dropped, stderr_dropped=run.stderr_dropped)
+                  stdout_dropped=run.stdout_dropped, stderr_dropped=run.stderr_dropped,
+                  prints=run.prints,
+                  outputs=tuple((st.output, st.error.exception_only if st.error else None)
+                                for st in run.statements))
     error = run.error
     if error is not None and error.line is None:
         error = replace(error, line=task.example.first_code_line)

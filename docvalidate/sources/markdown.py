@@ -184,6 +184,7 @@ def extract(doc: Document, dialect: str) -> SourceFile:
         examples=tuple(examples),
         warnings=tuple(sorted(warnings, key=lambda w: w.line or 0)),
         text=doc.text,
+        data=doc.data,
     )
 
 
