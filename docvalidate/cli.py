@@ -150,6 +150,53 @@ def list_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str 
     sys.exit(1 if any(f.error for f in collected.files) else 0)
 
 
+@cli.command("fix")
+@_selection_options
+@click.option("--dry-run", is_flag=True, help="Write nothing; print a unified diff per file.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the diff as well as writing.")
+@click.option("--update-output", is_flag=True, default=None,
+              help="Let fixes rewrite expected output (#> comments, >>> sessions).")
+@click.option("--max-attempts", type=click.IntRange(min=1), default=3, show_default=True,
+              help="LLM attempts per example.")
+@click.option("--model", help="LLM model (env DOCVALIDATE_MODEL).")
+@click.option("--llm-base-url", help="OpenAI-compatible server (env OPENAI_BASE_URL).")
+@click.option("--timeout", type=float, help="Seconds each block may run (default 30).")
+@click.option("--python", help="Interpreter that runs the examples (default: this one).")
+@click.option("--isolation", type=click.Choice(["sandbox", "process"]),
+              help="Confine examples with bubblewrap (default) or plain child processes.")
+@_user_errors
+def fix_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str | None,
+                sessions: str | None, config_file: Path | None, fmt: str, output: Path | None,
+                dry_run: bool, show_diff: bool, update_output: bool | None, max_attempts: int,
+                model: str | None, llm_base_url: str | None, timeout: float | None,
+                python: str | None, isolation: str | None) -> None:
+    """Repair the failing Python examples under PATHS and write them back."""
+    from docvalidate.fixing import fix
+    from docvalidate.report.fix_report import render_fix_json, render_fix_text
+
+    config = _config(config_file, exclude=exclude, dialect=dialect, sessions=sessions,
+                     timeout=timeout, python=python, isolation=isolation)
+    llm = _llm(model, llm_base_url)
+    report = fix(config, paths, llm=llm, update_output=bool(update_output),
+                 max_attempts=max_attempts, dry_run=dry_run)
+    for notice in report.check.notices:
+        click.echo(f"docvalidate: warning: {notice}", err=True)
+    if fmt == "json":
+        _emit(render_fix_json(report), output)
+    else:
+        render_fix_text(Console(highlight=False), report, show_diff=dry_run or show_diff,
+                        llm=llm is not None)
+    sys.exit(0 if report.ok else 1)
+
+
+def _llm(model: str | None, base_url: str | None) -> Any:
+    """The LLM fixer when a model is configured, else None."""
+    from docvalidate.repair.llm import LLMFixer, LLMSettings
+
+    settings = LLMSettings.from_env(model, base_url)
+    return LLMFixer(settings) if settings is not None else None
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="docvalidate")

@@ -12,6 +12,7 @@ from docvalidate.model import ErrorInfo, Outcome, Result, Session, Task
 from docvalidate.repair.context import AttemptSummary, Proposal, RepairContext
 from docvalidate.repair.fixers import fix_import, fix_output
 from docvalidate.repair.guard import check_intent
+from docvalidate.repair.llm import imported_packages
 from docvalidate.runner import FileWork, run_session
 
 RepairStatus = Literal["fixed", "unfixed", "skipped", "conflict"]
@@ -197,6 +198,7 @@ class _Loop:
             stderr=result.stderr,
             earlier=tuple(self.current.get(t.example.id, t.example.code) for t in self.earlier),
             prose="\n".join(before),
+            packages=imported_packages(example.code),
             attempts=tuple(AttemptSummary(a.code or "", a.error, a.rejected) for a in attempts),
         )
 

@@ -1,0 +1,123 @@
+"""``docvalidate fix`` with an LLM: the whole loop through the real openai package against a
+local OpenAI-compatible server (tests/llm_server.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import invoke
+from llm_server import LLMServer, answer, status
+
+FENCE = "```"
+BROKEN = (f"# Totals\n\nSum the prices:\n\n{FENCE}python\nprices = [1, 2, 3]\n"
+          f"print(totl(prices))\n#> 6\n{FENCE}\n")
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LLMServer]:
+    with LLMServer() as srv:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        monkeypatch.setenv("DOCVALIDATE_MODEL", "test-model")
+        yield srv
+
+
+def fix_json(*args: str) -> tuple[int, dict]:
+    result = invoke("fix", "--format", "json", *args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_repaired_on_the_first_attempt(project: Path, write, server: LLMServer):
+    doc = write("a.md", BROKEN)
+    server.script(answer("prices = [1, 2, 3]\nprint(sum(prices))\n#> 6\n", usage=(120, 20)))
+    code, report = fix_json("a.md")
+    assert code == 0
+    repair = report["examples"][0]["repair"]
+    assert repair["status"] == "fixed" and repair["fixer"] == "llm"
+    assert len(repair["attempts"]) == 1
+    assert repair["attempts"][0]["prompt_tokens"] == 120
+    assert report["summary"]["tokens"] == 140
+    assert "print(sum(prices))" in doc.read_text()
+    assert doc.read_text().startswith("# Totals\n\nSum the prices:\n\n```python\n")
+    (request,) = server.requests
+    prompt = json.dumps(request.messages)
+    assert "totl" in prompt and "NameError" in prompt and "Sum the prices" in prompt
+    assert request.body["temperature"] == 0
+    assert "sk-test-key" not in prompt
+
+
+def test_repaired_on_the_third_attempt_after_feedback(project: Path, write, server: LLMServer):
+    doc = write("a.md", BROKEN)
+    server.script(
+        answer("prices = [1, 2, 3]\nprint(total(prices))\n#> 6\n"),  # still a NameError
+        answer("prices = [1, 2, 3]\nprint(len(prices))\n#> 6\n"),  # runs, wrong output
+        answer("prices = [1, 2, 3]\nprint(sum(prices))\n#> 6\n"),
+    )
+    code, report = fix_json("a.md")
+    repair = report["examples"][0]["repair"]
+    assert code == 0 and repair["status"] == "fixed"
+    assert [a["error"]["type"] if a["error"] else None for a in repair["attempts"]] == [
+        "NameError", "OutputMismatch", None]
+    third_prompt = json.dumps(server.requests[2].messages)
+    assert "OutputMismatch" in third_prompt  # earlier attempts are fed back
+    assert "sum(prices)" in doc.read_text()
+
+
+def test_cheating_repairs_are_rejected(project: Path, write, server: LLMServer):
+    doc = write("a.md", f"{FENCE}python\nimport json\nprint(json.lodas('[1]'))\n#> [1]\n"
+                f"{FENCE}\n")
+    before = doc.read_text()
+    server.script(
+        answer("import json\ntry:\n    print(json.lodas('[1]'))\nexcept Exception:\n"
+               "    print([1])\n#> [1]\n"),
+        answer("print([1])\n#> [1]\n"),
+        answer("from unittest import mock\nimport json\njson.lodas = mock.Mock("
+               "return_value=[1])\nprint(json.lodas('[1]'))\n#> [1]\n"),
+    )
+    code, report = fix_json("a.md")
+    repair = report["examples"][0]["repair"]
+    assert code == 1 and repair["status"] == "unfixed"
+    assert all(a["rejected"] for a in repair["attempts"]), repair["attempts"]
+    assert doc.read_text() == before
+
+
+def test_same_code_twice_stops_early(project: Path, write, server: LLMServer):
+    write("a.md", BROKEN)
+    same = "prices = [1, 2, 3]\nprint(total(prices))\n#> 6\n"
+    server.script(answer(same), answer(same))
+    code, report = fix_json("a.md", "--max-attempts", "3")
+    attempts = report["examples"][0]["repair"]["attempts"]
+    assert code == 1 and len(attempts) == 2 and "same code" in attempts[1]["rejected"]
+    assert len(server.requests) == 2
+
+
+def test_server_errors_end_in_unfixed_with_a_reason(project: Path, write, server: LLMServer):
+    write("a.md", BROKEN)
+    server.script(*[status(500, "overloaded")] * 12)
+    code, report = fix_json("a.md", "--max-attempts", "1")
+    repair = report["examples"][0]["repair"]
+    assert code == 1 and repair["status"] == "unfixed"
+    assert "500" in repair["attempts"][0]["rejected"]
+
+
+def test_text_report_of_an_llm_fix(project: Path, write, server: LLMServer):
+    write("a.md", BROKEN)
+    server.script(answer("prices = [1, 2, 3]\nprint(sum(prices))\n#> 6\n"))
+    result = invoke("fix", "--dry-run", "a.md")
+    assert "FIXED a.md:5  by llm, 1 attempt" in result.output
+    assert "-print(totl(prices))" in result.output and "+print(sum(prices))" in result.output
+
+
+@pytest.mark.live
+@pytest.mark.skipif("not __import__('os').environ.get('OPENAI_API_KEY')",
+                    reason="needs OPENAI_API_KEY (and optionally DOCVALIDATE_MODEL)")
+def test_live_repair(project: Path, write, monkeypatch: pytest.MonkeyPatch):
+    import os
+
+    monkeypatch.setenv("DOCVALIDATE_MODEL", os.environ.get("DOCVALIDATE_MODEL", "gpt-4o-mini"))
+    doc = write("a.md", BROKEN)
+    assert invoke("fix", "a.md").exit_code == 0
+    assert "totl" not in doc.read_text()
