@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -175,9 +176,10 @@ def fix_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str |
     from docvalidate.report.fix_report import render_fix_json, render_fix_text
 
     config = _config(config_file, exclude=exclude, dialect=dialect, sessions=sessions,
-                     timeout=timeout, python=python, isolation=isolation)
-    llm = _llm(model, llm_base_url)
-    report = fix(config, paths, llm=llm, update_output=bool(update_output),
+                     timeout=timeout, python=python, isolation=isolation,
+                     update_output=update_output)
+    llm = _llm(config, model, llm_base_url)
+    report = fix(config, paths, llm=llm, update_output=config.update_output,
                  max_attempts=max_attempts, dry_run=dry_run)
     for notice in report.check.notices:
         click.echo(f"docvalidate: warning: {notice}", err=True)
@@ -189,11 +191,19 @@ def fix_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str |
     sys.exit(0 if report.ok else 1)
 
 
-def _llm(model: str | None, base_url: str | None) -> Any:
-    """The LLM fixer when a model is configured, else None."""
+def _llm(config: Config, model: str | None, base_url: str | None) -> Any:
+    """The LLM fixer when a model is configured (option, else environment, else config
+    ``llm`` table), else None."""
     from docvalidate.repair.llm import LLMFixer, LLMSettings
 
-    settings = LLMSettings.from_env(model, base_url)
+    table = dict(config.llm)
+    model = model or os.environ.get("DOCVALIDATE_MODEL") or table.pop("model", None)
+    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or table.pop("base_url", None)
+    table.pop("model", None)
+    table.pop("base_url", None)
+    if "templates" in table:
+        table["templates"] = config.base / table["templates"]
+    settings = LLMSettings.from_env(model, base_url, **table)
     return LLMFixer(settings) if settings is not None else None
 
 

@@ -42,6 +42,8 @@ class Config:
     limit_processes: int = 256
     limit_file_size_mb: int = 64
     limit_open_files: int = 256
+    update_output: bool = False  # let `fix` rewrite expected output
+    llm: dict[str, Any] = field(default_factory=dict)  # [tool.docvalidate.llm], see LLM_KEYS
     source: Path | None = None  # the file this config came from
 
     @property
@@ -103,6 +105,28 @@ def merge(config: Config, values: dict[str, Any], where: str = "command line") -
     return replace(config, **checked)
 
 
+# [tool.docvalidate.llm] keys and their types. The API key is deliberately not one of them.
+LLM_KEYS: dict[str, type | tuple[type, ...]] = {
+    "model": str, "base_url": str, "templates": str, "max_tokens_total": int,
+    "timeout": (int, float), "max_retries": int, "concurrency": int,
+}
+
+
+def _check_llm(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: llm must be a table ([tool.docvalidate.llm])")
+    for key, item in value.items():
+        if key in ("api_key", "key", "token"):
+            raise ConfigError(f"{where}: llm.{key}: the API key is read from OPENAI_API_KEY "
+                              "only, never from a config file")
+        if key not in LLM_KEYS:
+            raise ConfigError(f"{where}: unknown key 'llm.{key}' (known: "
+                              f"{', '.join(LLM_KEYS)})")
+        if isinstance(item, bool) or not isinstance(item, LLM_KEYS[key]):
+            raise ConfigError(f"{where}: llm.{key} = {item!r} is invalid")
+    return dict(value)
+
+
 def _check(key: str, value: Any, where: str) -> Any:
     def bad(expected: str) -> ConfigError:
         return ConfigError(f"{where}: {key} = {value!r} is invalid: expected {expected}")
@@ -129,10 +153,12 @@ def _check(key: str, value: Any, where: str) -> Any:
         if value not in ISOLATION:
             raise bad(" or ".join(ISOLATION))
         return value
-    if key == "network":
+    if key in ("network", "update_output"):
         if not isinstance(value, bool):
             raise bad("true or false")
         return value
+    if key == "llm":
+        return _check_llm(value, where)
     if key == "sessions":
         if value not in SESSIONS:
             raise bad(" or ".join(SESSIONS))

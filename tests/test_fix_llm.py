@@ -121,3 +121,31 @@ def test_live_repair(project: Path, write, monkeypatch: pytest.MonkeyPatch):
     doc = write("a.md", BROKEN)
     assert invoke("fix", "a.md").exit_code == 0
     assert "totl" not in doc.read_text()
+
+
+def test_model_and_budget_from_the_config_table(project: Path, write, server: LLMServer,
+                                                monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("DOCVALIDATE_MODEL")
+    write("pyproject.toml", '[tool.docvalidate.llm]\nmodel = "cfg-model"\n'
+          "max_tokens_total = 100\n")
+    write("a.md", BROKEN)
+    server.script(answer("prices = [1, 2, 3]\nprint(total(prices))\n#> 6\n", usage=(90, 20)))
+    code, report = fix_json("a.md")
+    assert server.requests[0].body["model"] == "cfg-model"
+    attempts = report["examples"][0]["repair"]["attempts"]
+    assert code == 1 and "budget" in attempts[-1]["rejected"]  # 110 tokens > 100: stopped
+    assert len(server.requests) == 1
+
+
+def test_api_key_in_a_config_file_is_refused(project: Path, write):
+    write("pyproject.toml", '[tool.docvalidate.llm]\nmodel = "m"\napi_key = "sk-x"\n')
+    write("a.md", BROKEN)
+    result = invoke("fix", "a.md")
+    assert result.exit_code == 2 and "OPENAI_API_KEY" in result.stderr
+
+
+def test_update_output_from_config(project: Path, write):
+    write("docvalidate.toml", "update_output = true\n")
+    doc = write("a.md", f"{FENCE}python\nprint(2 * 2)\n#> 5\n{FENCE}\n")
+    assert invoke("fix", "a.md").exit_code == 0
+    assert "#> 4" in doc.read_text()
