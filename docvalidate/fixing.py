@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -59,15 +60,23 @@ def fix(config: Config, paths: tuple[str, ...] = (), *, llm: Fixer | None = None
                               max_output=config.max_output)
     outcomes = {o.task.example.id: o for o in report.outcomes}
     imports = known_imports(ex for f in collected.files for ex in f.examples)
-    repairs: list[Repair] = []
+    units = [
+        (work, session) for work in file_work(config, collected) for session in work.sessions
+        if any(outcomes[t.example.id].result.status == "failed"
+               for t in session.tasks if t.example.id in outcomes)
+    ]
+    # Sessions are independent: repair them in parallel (the LLM fixer bounds its own
+    # concurrent requests); within a session, in order.
+    pool = ThreadPoolExecutor(max_workers=max(1, min(config.jobs, len(units))))
     try:
-        for work in file_work(config, collected):
-            for session in work.sessions:
-                if any(outcomes[t.example.id].result.status == "failed" for t in session.tasks
-                       if t.example.id in outcomes):
-                    repairs.extend(repair_session(work, session, outcomes, backend, settings,
-                                                  imports, llm))
+        futures = [pool.submit(repair_session, work, session, outcomes, backend, settings,
+                               imports, llm) for work, session in units]
+        repairs = [repair for future in futures for repair in future.result()]
+    except BaseException:
+        backend.cancel()
+        raise
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         backend.close()
     repairs, files = _write_back(collected, repairs, dry_run)
     return FixReport(report, tuple(repairs), tuple(files))
