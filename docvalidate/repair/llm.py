@@ -26,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import jinja2
 import openai
+from markdown_it import MarkdownIt
 from openai.types.chat import ChatCompletionMessageParam
 
 from docvalidate.errors import ConfigError
@@ -59,12 +60,6 @@ RESPONSE_FORMAT: dict[str, Any] = {
 }
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
-_FENCE = re.compile(
-    r"^[ \t]{0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+-]*)[^\n]*\n"
-    r"(?P<body>.*?)"
-    r"^[ \t]{0,3}(?P=fence)[`~]*[ \t]*$",
-    re.MULTILINE | re.DOTALL,
-)
 _CODE_LANGUAGES = {"", "python", "python3", "py", "pycon", "py3"}
 _NUMBERED = re.compile(r"^[ >]*(\d+) \| ?(.*)$")
 
@@ -402,11 +397,18 @@ def _code_from_json(content: str) -> str | None:
 
 
 def first_code_block(text: str) -> str | None:
-    """The body of the first fenced block marked python/py/pycon or unmarked, if any."""
-    for match in _FENCE.finditer(text):
-        if match["lang"].lower() in _CODE_LANGUAGES:
-            return match["body"]
+    """The body of the first fenced block marked python/py/pycon or unmarked, if any (the
+    answer is Markdown: markdown-it-py finds its fences)."""
+    for token in _markdown().parse(text):
+        language = (token.info.split() or [""])[0].lower()
+        if token.type == "fence" and language in _CODE_LANGUAGES:
+            return token.content
     return None
+
+
+@functools.cache
+def _markdown() -> MarkdownIt:
+    return MarkdownIt("commonmark")
 
 
 def normalise_code(code: str, first_line: int | None = None) -> str:
