@@ -4,8 +4,10 @@ reported, and the host is left as it was. CI installs bubblewrap (.ci/run)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -293,3 +295,31 @@ def test_writing_a_two_gigabyte_file(write, check_json, isolation: str):
     assert first["error"]["type"] == "FileSizeLimit", first["error"]
     assert "64 MiB" in first["error"]["message"]
     assert int(second["stdout"]) <= 64 * 1024 * 1024  # the default limit held
+
+
+@needs_bwrap
+@pytest.mark.skipif(os.geteuid() != 0, reason="this path is for docvalidate running as root")
+def test_root_without_a_pids_cgroup_runs_examples_unprivileged(project: Path, write,
+                                                                check_json, monkeypatch):
+    from docvalidate.backends import cgroup
+
+    monkeypatch.setattr(cgroup.PidsCgroup, "create", classmethod(lambda cls, limit: None))
+    project.chmod(0o755)  # the examples' user must be able to read the project
+    write("data.txt", "readable")
+    marker = f"3597.{uuid.uuid4().int % 10**9}"
+    write("a.md", block("import os\nassert os.getuid() == 65534, os.getuid()\n"
+                        "assert open('data.txt').read() == 'readable'\n"
+                        "open('out.txt', 'w').write('scratch is writable')")
+          + block("import os\nfor _ in range(3000):\n    if os.fork() == 0:\n"
+                  f"        os.execv('/bin/sleep', ['sleep', '{marker}'])", "timeout=20")
+          + block("print('next')", "isolated"))
+    first, bomb, last = run(check_json, "a.md")
+    assert first["status"] == "passed", first["error"]
+    assert bomb["error"]["type"] == "ProcessLimit", bomb["error"]
+    assert last["status"] == "passed"
+    # Without a cgroup the kernel ends them when the sandbox's PID namespace goes away, which
+    # it finishes asynchronously: allow it a few seconds.
+    deadline = time.monotonic() + 10
+    while _alive(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _alive(marker) == []

@@ -26,6 +26,7 @@ from docvalidate.model import ErrorInfo
 WORKER = Path(__file__).with_name("worker.py")
 # The child sees only these variables of ours (plus what the user names): never API keys.
 ALLOWED_ENV = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "SYSTEMROOT", "TMPDIR")
+UNPRIVILEGED = 65534  # "nobody": who examples run as when docvalidate runs as root
 STARTUP_TIMEOUT = 60.0  # seconds for the interpreter to start and reach the first block
 CANCEL_POLL = 0.2  # seconds between checks for Ctrl-C while a block runs
 
@@ -89,14 +90,20 @@ class LocalBackend:
     def run(self, job: Job) -> Iterator[BlockRun]:
         scratch = make_scratch(job.root)
         cgroup = self._cgroups.current()
+        # As root without a pids cgroup, nothing would cap the number of processes (the kernel
+        # exempts root from RLIMIT_NPROC): in the sandbox, examples then run as an
+        # unprivileged user instead, which needs the project to be readable by others.
+        drop = bool(self.bwrap) and os.geteuid() == 0 and cgroup is None
+        if drop:
+            os.chown(scratch, UNPRIVILEGED, UNPRIVILEGED)
         try:
-            yield from self._run(job, scratch)
+            yield from self._run(job, scratch, drop, nproc=cgroup is None)
         finally:
             if cgroup is not None:
                 cgroup.kill_all()  # detached and double-forked processes included
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _run(self, job: Job, scratch: Path) -> Iterator[BlockRun]:
+    def _run(self, job: Job, scratch: Path, drop: bool, nproc: bool) -> Iterator[BlockRun]:
         payload = json.dumps({
             "filename": job.filename,
             "doc": job.doc,
@@ -108,7 +115,9 @@ class LocalBackend:
                 "processes": self.limits.processes,
                 "file_size": self.limits.file_size_mb * 1024 * 1024,
                 "open_files": self.limits.open_files,
+                "nproc": nproc,
             },
+            "user": UNPRIVILEGED if drop else None,
             "blocks": [
                 {
                     "source": block.source,
@@ -130,7 +139,8 @@ class LocalBackend:
         if self.bwrap:
             readable: list[Path | str] = [job.root, *job.readable, WORKER.parent,
                                           *interpreter_paths(self.python)]
-            command = [*bwrap_command(self.bwrap, scratch, readable, self.network), *command]
+            command = [*bwrap_command(self.bwrap, scratch, readable, self.network,
+                                      as_root=drop), *command]
         try:
             proc = subprocess.Popen(
                 command,

@@ -71,19 +71,44 @@ def bwrap_command(
     scratch: Path,
     readable: Sequence[Path | str],
     network: bool,
+    as_root: bool = False,
 ) -> list[str]:
-    """The bwrap argument list (to be followed by the command to run)."""
+    """The bwrap argument list (to be followed by the command to run).
+
+    ``as_root``: docvalidate runs as root and examples must run as another user (no pids
+    cgroup to cap their processes). A user namespace would map them to the real root, which
+    the kernel exempts from RLIMIT_NPROC, so instead the worker drops to an unprivileged user
+    inside the other namespaces (see worker.py).
+    """
     hidden = hidden_roots()
-    argv = [bwrap, "--unshare-all"]
-    if network:
-        argv.append("--share-net")
+    if as_root:
+        argv = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-uts",
+                "--unshare-cgroup-try"]
+        if not network:
+            argv.append("--unshare-net")
+    else:
+        argv = [bwrap, "--unshare-all"]
+        if network:
+            argv.append("--share-net")
     argv += ["--die-with-parent", "--new-session", "--ro-bind", "/", "/",
              "--dev", "/dev", "--proc", "/proc"]
     for root in hidden:
-        argv += ["--tmpfs", root]
-    # Put back, read-only, what examples may read from inside the hidden folders.
+        argv += ["--perms", "0755", "--tmpfs", root]
+    # Put back, read-only, what examples may read from inside the hidden folders; the folders
+    # leading to them must be traversable by an unprivileged user.
+    made: set[str] = set()
     for path in dict.fromkeys(os.path.realpath(str(p)) for p in readable):
-        if _under(path, hidden) and os.path.exists(path):
-            argv += ["--ro-bind", path, path]
+        if not (_under(path, hidden) and os.path.exists(path)):
+            continue
+        root = next(r for r in hidden if _under(path, [r]))
+        parent = os.path.dirname(path)
+        missing = []
+        while parent != root and _under(parent, [root]) and parent not in made:
+            missing.append(parent)
+            parent = os.path.dirname(parent)
+        for folder in reversed(missing):
+            argv += ["--perms", "0755", "--dir", folder]
+            made.add(folder)
+        argv += ["--ro-bind", path, path]
     argv += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
     return argv

@@ -137,6 +137,14 @@ def _tracing_print(filename, records):
     return real, print
 
 
+def _drop_privileges(uid):
+    """Become an unprivileged user (docvalidate runs as root inside a sandbox without a user
+    namespace): the kernel applies RLIMIT_NPROC to it, and it owns nothing outside scratch."""
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+
+
 def _limit(limits):
     """Apply the resource limits before any example runs; they hold for everything the
     example starts too."""
@@ -151,9 +159,9 @@ def _limit(limits):
         ("RLIMIT_NOFILE", limits["open_files"]),
         ("RLIMIT_CORE", 0),
     ]
-    # The kernel does not apply RLIMIT_NPROC to root, and for root it would count every
-    # process root owns on the machine: only set it for an ordinary user.
-    if os.geteuid() != 0:
+    # The kernel does not apply RLIMIT_NPROC to root. For another user it counts every process
+    # of that user, so it is set only when no pids cgroup gives this session its own count.
+    if os.geteuid() != 0 and limits["nproc"]:
         wanted.append(("RLIMIT_NPROC", limits["processes"]))
     for name, value in wanted:
         kind = getattr(resource, name, None)
@@ -175,6 +183,8 @@ def _limit(limits):
 def main():
     out = os.fdopen(int(sys.argv[1]), "wb", buffering=0)
     job = json.loads(sys.stdin.buffer.read())
+    if job.get("user") is not None:
+        _drop_privileges(job["user"])
     _limit(job["limits"])
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
