@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from docvalidate.backends import cgroup
 from docvalidate.backends.local import Limits, LocalBackend, child_environment
-from docvalidate.backends.sandbox import find_bwrap
+from docvalidate.backends.sandbox import find_bwrap, interpreter_paths, readable_by_others
 from docvalidate.config import Config
 from docvalidate.discover import find_files
 from docvalidate.errors import ConfigError
@@ -102,13 +103,28 @@ def make_backend(config: Config) -> tuple[LocalBackend, list[str]]:
     bwrap = find_bwrap() if config.isolation == "sandbox" else None
     if config.isolation == "sandbox" and bwrap is None:
         notices.append(NO_SANDBOX)
+    python = resolve_python(config)
+    unprivileged = False
+    if os.geteuid() == 0 and not cgroup.available():
+        # Root is exempt from RLIMIT_NPROC: without a pids cgroup, examples must run as an
+        # unprivileged user for the process limit to hold, and that user must be able to read
+        # the interpreter (inside the sandbox, the folders leading to it are made readable).
+        blocker = None if bwrap else readable_by_others(interpreter_paths(python))
+        if blocker is None:
+            unprivileged = True
+        else:
+            notices.append(
+                "docvalidate runs as root and cannot make a pids cgroup here, so examples run "
+                f"as root and the process limit is not enforced: {blocker} is not readable "
+                "by other users, so they cannot run as an unprivileged user")
     backend = LocalBackend(
-        python=resolve_python(config),
+        python=python,
         env=child_environment(os.environ, config.env, config.pass_env),
         limits=Limits(config.limit_cpu_seconds, config.limit_memory_mb, config.limit_processes,
                       config.limit_file_size_mb, config.limit_open_files),
         bwrap=bwrap,
         network=config.network,
+        unprivileged=unprivileged,
     )
     return backend, notices
 

@@ -4,6 +4,7 @@ reported, and the host is left as it was. CI installs bubblewrap (.ci/run)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import threading
@@ -323,3 +324,30 @@ def test_root_without_a_pids_cgroup_runs_examples_unprivileged(project: Path, wr
     while _alive(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _alive(marker) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="this path is for docvalidate running as root")
+def test_root_without_a_pids_cgroup_in_process_mode(project: Path, write, monkeypatch):
+    from docvalidate.backends import cgroup
+    from docvalidate.backends.sandbox import interpreter_paths, readable_by_others
+
+    system = "/usr/bin/python3"
+    if not os.path.exists(system) or readable_by_others(interpreter_paths(system)):
+        pytest.skip("needs a system interpreter readable by every user")
+    monkeypatch.setattr(cgroup.PidsCgroup, "create", classmethod(lambda cls, limit: None))
+    project.chmod(0o755)
+    write("docvalidate.toml", f'isolation = "process"\npython = "{system}"\n')
+    write("a.md", block("import os\nassert os.getuid() == 65534, os.getuid()")
+          + block("import os, time\npids = []\nfor _ in range(3000):\n    pid = os.fork()\n"
+                  "    if pid == 0:\n        time.sleep(5)\n        os._exit(0)\n"
+                  "    pids.append(pid)", "timeout=20"))
+    result = invoke("check", "--format", "json", "a.md")
+    first, bomb = json.loads(result.stdout)["examples"]
+    assert first["status"] == "passed", first["error"]
+    assert bomb["error"]["type"] == "ProcessLimit", bomb["error"]
+    # An interpreter that other users cannot read: examples stay root, and a notice says the
+    # process limit is not enforced.
+    write("docvalidate.toml", 'isolation = "process"\n')
+    result = invoke("check", "a.md")
+    assert "process limit is not enforced" in result.stderr
+    assert "not readable by other users" in result.stderr

@@ -82,6 +82,15 @@ class PidsCgroup:
             self.path.rmdir()
 
 
+def available() -> bool:
+    """Whether this process may make pids cgroups here."""
+    probe = PidsCgroup.create(1)
+    if probe is None:
+        return False
+    probe.remove()
+    return True
+
+
 class ThreadCgroups:
     """One pids cgroup per runner thread, made on the thread's first session."""
 

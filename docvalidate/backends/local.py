@@ -76,6 +76,9 @@ class LocalBackend:
     limits: Limits = field(default_factory=Limits)
     bwrap: str | None = None  # confine each session with bubblewrap when set
     network: bool = False
+    # Run examples as UNPRIVILEGED when no pids cgroup is available to cap their processes
+    # (docvalidate runs as root, which the kernel exempts from RLIMIT_NPROC).
+    unprivileged: bool = False
     _cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def cancel(self) -> None:
@@ -90,10 +93,7 @@ class LocalBackend:
     def run(self, job: Job) -> Iterator[BlockRun]:
         scratch = make_scratch(job.root)
         cgroup = self._cgroups.current()
-        # As root without a pids cgroup, nothing would cap the number of processes (the kernel
-        # exempts root from RLIMIT_NPROC): in the sandbox, examples then run as an
-        # unprivileged user instead, which needs the project to be readable by others.
-        drop = bool(self.bwrap) and os.geteuid() == 0 and cgroup is None
+        drop = self.unprivileged and cgroup is None
         if drop:
             os.chown(scratch, UNPRIVILEGED, UNPRIVILEGED)
         try:

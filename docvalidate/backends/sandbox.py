@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
@@ -112,3 +113,25 @@ def bwrap_command(
         argv += ["--ro-bind", path, path]
     argv += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
     return argv
+
+
+def readable_by_others(paths: Iterable[str]) -> str | None:
+    """The first of ``paths`` (or a folder above it) that a user other than its owner cannot
+    read, else None: an unprivileged user could then not run the interpreter."""
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        current = os.path.realpath(path)
+        while True:
+            mode = os.stat(current).st_mode
+            needed = (stat.S_IXOTH | stat.S_IROTH) if current == os.path.realpath(path) \
+                else stat.S_IXOTH
+            if stat.S_ISDIR(mode) and mode & needed != needed:
+                return current
+            if not stat.S_ISDIR(mode) and not mode & stat.S_IROTH:
+                return current
+            parent = os.path.dirname(current)
+            if parent == current:
+                break
+            current = parent
+    return None
