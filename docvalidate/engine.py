@@ -140,10 +140,12 @@ def file_work(config: Config, collected: Collected) -> list[FileWork]:
 
 
 def check(config: Config, paths: tuple[str, ...] = (), progress: Progress | None = None,
-          collected: Collected | None = None) -> RunReport:
-    """Find, plan and run every example below ``paths``."""
+          collected: Collected | None = None,
+          made: tuple[LocalBackend, list[str]] | None = None) -> RunReport:
+    """Find, plan and run every example below ``paths`` (with ``made``, the result of
+    make_backend, when the caller runs more through the same backend afterwards)."""
     collected = collected or collect(config, paths)
-    backend, notices = make_backend(config)
+    backend, notices = made or make_backend(config)
     outcomes = run_all(file_work(config, collected), backend, config.jobs, config.max_output,
                        progress, doctest_flags=flag_value(config.doctest_flags))
     return RunReport(collected.files, tuple(outcomes), tuple(notices))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,6 +19,7 @@ from docvalidate.rewrite import (
     unified_diff,
     write_atomically,
 )
+from docvalidate.runner import in_parallel
 
 FileStatus = Literal["written", "dry-run", "conflict", "error"]
 
@@ -53,8 +53,9 @@ def fix(config: Config, paths: tuple[str, ...] = (), *, llm: Fixer | None = None
         update_output: bool = False, max_attempts: int = 3, dry_run: bool = False,
         collected: Collected | None = None) -> FixReport:
     collected = collected or collect(config, paths)
-    report = check(config, paths, collected=collected)
-    backend, _ = make_backend(config)
+    made = make_backend(config)
+    report = check(config, paths, collected=collected, made=made)
+    backend = made[0]
     settings = RepairSettings(update_output=update_output, max_attempts=max_attempts,
                               doctest_flags=flag_value(config.doctest_flags),
                               max_output=config.max_output)
@@ -67,17 +68,11 @@ def fix(config: Config, paths: tuple[str, ...] = (), *, llm: Fixer | None = None
     ]
     # Sessions are independent: repair them in parallel (the LLM fixer bounds its own
     # concurrent requests); within a session, in order.
-    pool = ThreadPoolExecutor(max_workers=max(1, min(config.jobs, len(units))))
-    try:
-        futures = [pool.submit(repair_session, work, session, outcomes, backend, settings,
-                               imports, llm) for work, session in units]
-        repairs = [repair for future in futures for repair in future.result()]
-    except BaseException:
-        backend.cancel()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        backend.close()
+    per_session = in_parallel(
+        units, lambda unit: repair_session(unit[0], unit[1], outcomes, backend, settings,
+                                           imports, llm),
+        config.jobs, backend)
+    repairs = [repair for found in per_session for repair in found]
     repairs, files = _write_back(collected, repairs, dry_run)
     return FixReport(report, tuple(repairs), tuple(files))
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from docvalidate.backends.base import Backend, BlockRun, Job
 from docvalidate.expected_output import check_prints, check_session
@@ -17,6 +18,8 @@ from docvalidate.model import ErrorInfo, Outcome, Result, Session, SourceFile, T
 from docvalidate.program import Program, build
 
 Progress = Callable[[Outcome], None]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -41,24 +44,29 @@ def run_all(
     def one(unit: tuple[FileWork, Session]) -> list[Outcome]:
         return run_session(unit[0], unit[1], backend, max_output, progress, doctest_flags)
 
-    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(units))))
-    try:
-        futures = [pool.submit(one, unit) for unit in units]
-        per_session = [future.result() for future in futures]
-    except BaseException:
-        # Ctrl-C (or any failure of ours): stop the running interpreters now instead of
-        # waiting for every session to finish, then let the exception through.
-        backend.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
-        backend.close()
-        raise
-    pool.shutdown()
-    backend.close()
+    per_session = in_parallel(units, one, jobs, backend)
     order = {item.source.path: i for i, item in enumerate(work)}
     return sorted(
         (outcome for outcomes in per_session for outcome in outcomes),
         key=lambda o: (order[o.task.example.path], o.task.example.line),
     )
+
+
+def in_parallel(items: Sequence[T], work: Callable[[T], list[R]], jobs: int,
+                backend: Backend) -> list[list[R]]:
+    """``work`` on every item, ``jobs`` at a time, results in item order; the backend is
+    closed at the end. On Ctrl-C (or any failure of ours) the running interpreters are
+    stopped at once instead of waiting for every item, then the exception goes through."""
+    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(items))))
+    try:
+        futures = [pool.submit(work, item) for item in items]
+        return [future.result() for future in futures]
+    except BaseException:
+        backend.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        backend.close()
 
 
 def run_session(
