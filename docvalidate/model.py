@@ -42,6 +42,9 @@ class Example:
     directives: tuple[Directive, ...] = ()
     closed: bool = True
     heading: str | None = None  # nearest heading above, for context
+    # An interactive (``>>>``) session: decided once, here, by the source (see
+    # sources.fences.is_interactive), and used alike by the runner, the guard and the prompts.
+    interactive: bool = False
 
     @property
     def id(self) -> str:

@@ -15,7 +15,7 @@ from docvalidate.expected_output import (
     parse_print_comments,
     parse_session,
 )
-from docvalidate.model import Example, Task
+from docvalidate.model import Task
 
 
 @dataclass(frozen=True)
@@ -25,21 +25,11 @@ class Program:
     print_comments: tuple[PrintComment, ...] = ()
 
 
-def is_session(example: Example) -> bool:
-    """A ``pycon`` block, or a Python block whose first non-blank line starts with ``>>>``."""
-    if example.language == "pycon":
-        return True
-    for line in example.code.splitlines():
-        if line.strip():
-            return line.lstrip().startswith(">>>")
-    return False
-
-
 def build(task: Task, doctest_flags: int, check_prints: bool = True) -> Program:
     """The Program of a task; raises ValueError for a malformed interactive session."""
     example = task.example
     padding = "\n" * (example.first_code_line - 1)
-    if is_session(example):
+    if example.interactive:
         prompts = parse_session(example.code, example.first_code_line, doctest_flags)
         statements = tuple(
             Statement("\n" * (p.line - 1) + p.source, p.line) for p in prompts if not p.skip

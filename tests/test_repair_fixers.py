@@ -5,13 +5,15 @@ from __future__ import annotations
 from docvalidate.expected_output import flag_value
 from docvalidate.model import ErrorInfo, Example, Result
 from docvalidate.repair.fixers import fix_import, fix_output, known_imports
+from docvalidate.sources.fences import is_interactive
 
 FLAGS = flag_value(("ELLIPSIS", "NORMALIZE_WHITESPACE"))
 
 
 def example(code: str, language: str = "python", line: int = 10) -> Example:
     return Example(path="a.md", language=language, info=language, code=code, span=(0, 0),
-                   prefix="", newline="\n", line=line, end_line=line + code.count("\n") + 1)
+                   prefix="", newline="\n", line=line, end_line=line + code.count("\n") + 1,
+                   interactive=is_interactive(language, code))
 
 
 def name_error(name: str) -> ErrorInfo:

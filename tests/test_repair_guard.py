@@ -346,24 +346,24 @@ def test_print_comment_in_a_string_is_not_expected_output():
 
 def test_session_repair_after_attribute_error_is_accepted():
     original = SESSION.replace("room.total()", "room.total_amount()")
-    assert check_intent(original, SESSION, language="pycon",
+    assert check_intent(original, SESSION, interactive=True,
                         error=attribute_error("total_amount")) is None
-    assert check_intent(original, SESSION, language="pycon") == (
+    assert check_intent(original, SESSION, interactive=True) == (
         "removes the call to room.total_amount")
 
 
 def test_session_changed_output_needs_update_output():
     candidate = SESSION.replace("'Room 101: 3 nights'", "'Room 101 (3 nights)'")
-    assert check_intent(SESSION, candidate, language="pycon") == (
+    assert check_intent(SESSION, candidate, interactive=True) == (
         "changes the expected output \"'Room 101: 3 nights'\"")
-    assert check_intent(SESSION, candidate, language="pycon", update_output=True) is None
+    assert check_intent(SESSION, candidate, interactive=True, update_output=True) is None
 
 
 def test_session_dropping_a_statement_and_its_output_is_rejected():
     candidate = SESSION.replace(">>> room.total()\n360.0\n", "")
-    reason = check_intent(SESSION, candidate, language="pycon", update_output=True)
+    reason = check_intent(SESSION, candidate, interactive=True, update_output=True)
     assert reason == "removes the call to room.total"
-    assert check_intent(SESSION, candidate, language="pycon") == (
+    assert check_intent(SESSION, candidate, interactive=True) == (
         'removes the expected output "360.0"')
 
 
@@ -372,13 +372,13 @@ def test_session_mocking_is_rejected():
                                 ">>> from unittest.mock import MagicMock\n"
                                 ">>> room.total = MagicMock(return_value=360.0)\n"
                                 ">>> room.total()")
-    assert check_intent(SESSION, candidate, language="pycon") == (
+    assert check_intent(SESSION, candidate, interactive=True) == (
         "adds mocking (import of unittest.mock.MagicMock)")
 
 
 def test_malformed_session_is_rejected():
     candidate = SESSION.replace(">>> room.total()", ">>>room.total()")
-    reason = check_intent(SESSION, candidate, language="pycon")
+    reason = check_intent(SESSION, candidate, interactive=True)
     assert reason is not None
     assert reason.startswith("the repair is not a valid interactive session")
 

@@ -16,7 +16,6 @@ from collections.abc import Iterable
 
 from docvalidate.expected_output import parse_print_comments, parse_session
 from docvalidate.model import ErrorInfo, Example, Result
-from docvalidate.program import is_session
 
 _NAME_ERROR_RE = re.compile(r"name '(?P<name>[A-Za-z_]\w*)' is not defined")
 _TRACEBACK_HEADER = "Traceback (most recent call last):"
@@ -27,7 +26,7 @@ def known_imports(examples: Iterable[Example]) -> dict[str, str]:
     first one seen wins)."""
     found: dict[str, str] = {}
     for example in examples:
-        if example.language != "python" or is_session(example):
+        if example.interactive:
             continue
         try:
             tree = ast.parse(example.code)
@@ -60,7 +59,7 @@ def fix_import(example: Example, error: ErrorInfo, imports: dict[str, str]) -> s
     if statement is None:
         return None
     lines = example.code.split("\n")
-    if is_session(example):
+    if example.interactive:
         first = next((line for line in lines if line.strip()), "")
         indent = first[: len(first) - len(first.lstrip())]
         return f"{indent}>>> {statement}\n{example.code}"
@@ -87,7 +86,7 @@ def fix_output(example: Example, result: Result, doctest_flags: int) -> str | No
         return None
     lines = example.code.split("\n")
     first = example.first_code_line
-    if is_session(example):
+    if example.interactive:
         prompts = [p for p in parse_session(example.code, first, doctest_flags) if not p.skip]
         for prompt, (output, exception) in reversed(list(zip(prompts, result.outputs,
                                                               strict=False))):

@@ -87,14 +87,15 @@ class _Facts:
     outputs: list[str] = field(default_factory=list)  # expected-output groups, in order
 
 
-def check_intent(original: str, candidate: str, *, language: str = "python",
+def check_intent(original: str, candidate: str, *, interactive: bool = False,
                  error: ErrorInfo | None = None, update_output: bool = False,
                  no_fix: bool = False) -> str | None:
     """None when ``candidate`` still teaches what ``original`` did, else one sentence saying
     why it is rejected (shown to the user and given to the fixer for its next attempt).
 
-    ``language`` is "python" or "pycon" (an interactive session, whose statements are checked
-    as one program and whose outputs are the expected output). ``error`` is what the original
+    ``interactive``: the example is a ``>>>`` session (as its source decided: see
+    ``Example.interactive``), whose statements are checked as one program and whose outputs
+    are the expected output. ``error`` is what the original
     raised; it may prove a name missing, which may then be dropped or renamed.
     """
     if no_fix:
@@ -102,12 +103,12 @@ def check_intent(original: str, candidate: str, *, language: str = "python",
         if candidate.rstrip("\n") == original.rstrip("\n"):
             return None
         return "changes a block marked no-fix, which must stay as written"
-    before = _study(original, language)
-    after = _study(candidate, language)
+    before = _study(original, interactive)
+    after = _study(candidate, interactive)
     if after.syntax_error is not None:
         if before.syntax_error is not None:
             return None  # running it will tell; the guard cannot compare two non-programs
-        kind = "a valid interactive session" if language == "pycon" else "valid Python"
+        kind = "a valid interactive session" if interactive else "valid Python"
         return f"the repair is not {kind}: {after.syntax_error}"
     return (_added_cheat(before, after)
             or _added_broad_handler(before, after)
@@ -207,10 +208,10 @@ def _shrunk(before: _Facts, after: _Facts) -> str | None:
 # --- reading one version of the block -------------------------------------------------------
 
 
-def _study(code: str, language: str) -> _Facts:
+def _study(code: str, interactive: bool) -> _Facts:
     """Parse ``code`` and collect the facts; a syntax error is recorded, not raised."""
     outputs: list[str] = []
-    if language == "pycon":
+    if interactive:
         try:
             prompts = _PARSER.get_examples(code)
         except ValueError as exc:  # a malformed prompt

@@ -453,7 +453,8 @@ def prompt_variables(ctx: RepairContext, structured: bool) -> dict[str, Any]:
         "structured": structured,  # answer as {"code": ...} (else: one fenced block)
         "path": example.path,
         "heading": example.heading or "",
-        "language": example.language,  # "python" or "pycon"
+        "language": "pycon" if example.interactive else "python",
+        "interactive": example.interactive,  # a >>> session (decided by the source)
         "fence_language": "pycon" if example.language == "pycon" else "python",
         "prose": _head_cut(ctx.prose.strip(), PROSE_CHARS),
         "earlier": earlier,

@@ -160,7 +160,7 @@ class _Loop:
               tokens: tuple[int, int] = (0, 0)) -> tuple[Attempt, Result | None]:
         """Guard first (cheap), then a real run; the accepted Result, or None."""
         rejected = check_intent(
-            self.task.example.code, code, language=self.task.example.language, error=error,
+            self.task.example.code, code, interactive=self.task.example.interactive, error=error,
             update_output=self.settings.update_output or fixer == "output",
             no_fix=self.task.no_fix)
         if rejected:

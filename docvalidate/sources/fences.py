@@ -30,6 +30,16 @@ def info_language(info: str) -> str | None:
     return LANGUAGES.get(word.lstrip(".").lower())
 
 
+def is_interactive(language: str, code: str) -> bool:
+    """A ``pycon`` block, or a Python block whose first non-blank line starts with ``>>>``."""
+    if language == "pycon":
+        return True
+    for line in code.splitlines():
+        if line.strip():
+            return line.lstrip().startswith(">>>")
+    return False
+
+
 def info_attributes(info: str) -> dict[str, str]:
     """``key="value"`` pairs after the language (used by markers of other tools)."""
     words = info.strip().split(maxsplit=1)

@@ -28,7 +28,7 @@ from docvalidate.model import Directive, Example, FileWarning, SourceFile
 from docvalidate.sources import sybil
 from docvalidate.sources.directives import Comment, parse_comment
 from docvalidate.sources.document import Document, DocumentError, Line, read_document
-from docvalidate.sources.fences import info_language
+from docvalidate.sources.fences import info_language, is_interactive
 from docvalidate.sources.markers import info_markers
 
 DIALECTS = ("auto", "commonmark", "mkdocs")
@@ -217,6 +217,7 @@ def _example(
         directives=directives,
         closed=fence.close is not None,
         heading=heading,
+        interactive=is_interactive(language, code),
     )
 
 
