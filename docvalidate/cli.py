@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,14 +41,18 @@ def _selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, help="Report format."),
         click.option("--output", "-o", type=click.Path(path_type=Path),
                      help="Write the report to FILE instead of standard output."),
+        click.option("--strict", is_flag=True,
+                     help="Refuse project config that weakens the isolation of examples "
+                     "(isolation, network, env, pass_env, python, cwd, llm.base_url): for "
+                     "pull-request CI, where a pull request may change the config."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def _config(config_file: Path | None, **overrides: Any) -> Config:
-    config = load_config(config_file)
+def _config(config_file: Path | None, strict: bool = False, **overrides: Any) -> Config:
+    config = load_config(config_file, strict=strict)
     values = {k: v for k, v in overrides.items() if v not in (None, ())}
     if "exclude" in values:
         values["exclude"] = (*config.exclude, *values["exclude"])
@@ -75,11 +81,28 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[Outcome], None] |
         yield lambda _outcome: bar.advance(task)
 
 
+class Stopped(BaseException):
+    """SIGTERM (a CI job cancelled) or SIGHUP (the terminal went away): unwinds like Ctrl-C, so
+    that running examples are stopped and their folders and cgroups removed on the way out."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise Stopped(signum)
+
+
 def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Our own errors become one line on stderr and their exit code, never a traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                previous[signum] = signal.signal(signum, _stop)
         try:
             return func(*args, **kwargs)
         except DocvalidateError as exc:
@@ -88,6 +111,14 @@ def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             click.echo("docvalidate: interrupted; running examples were stopped", err=True)
             sys.exit(130)
+        except Stopped as stop:
+            name = signal.Signals(stop.signum).name
+            click.echo(f"docvalidate: stopped by {name}; running examples were stopped",
+                       err=True)
+            sys.exit(128 + stop.signum)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     return wrapper
 
@@ -106,16 +137,16 @@ def cli() -> None:
 @click.option("--python", help="Interpreter that runs the examples (default: this one).")
 @click.option("--isolation", type=click.Choice(["sandbox", "process"]),
               help="Confine examples with bubblewrap (default, when available) or run them as "
-              "plain child processes.")
+              "plain child processes; given, it never falls back.")
 @click.option("--verbose", "-v", is_flag=True, help="Also list skipped examples and why.")
 @_user_errors
 def check_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str | None,
                   sessions: str | None, config_file: Path | None, fmt: str,
-                  output: Path | None, timeout: float | None, jobs: int | None,
+                  output: Path | None, strict: bool, timeout: float | None, jobs: int | None,
                   python: str | None, isolation: str | None, verbose: bool) -> None:
     """Run the Python examples in Markdown files under PATHS and report failures."""
     started = time.perf_counter()
-    config = _config(config_file, exclude=exclude, dialect=dialect, sessions=sessions,
+    config = _config(config_file, strict, exclude=exclude, dialect=dialect, sessions=sessions,
                      timeout=timeout, jobs=jobs, python=python, isolation=isolation)
     collected: Collected = collect(config, paths)
     total = sum(len(s.tasks) for per_file in collected.sessions for s in per_file)
@@ -140,9 +171,9 @@ def check_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str
 @_user_errors
 def list_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str | None,
                  sessions: str | None, config_file: Path | None, fmt: str,
-                 output: Path | None) -> None:
+                 output: Path | None, strict: bool) -> None:
     """List the examples found under PATHS without running them."""
-    config = _config(config_file, exclude=exclude, dialect=dialect, sessions=sessions)
+    config = _config(config_file, strict, exclude=exclude, dialect=dialect, sessions=sessions)
     collected = collect(config, paths)
     if fmt == "json":
         _emit(render_list_json(collected.files, collected.sessions), output)
@@ -164,18 +195,19 @@ def list_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str 
 @click.option("--timeout", type=float, help="Seconds each block may run (default 30).")
 @click.option("--python", help="Interpreter that runs the examples (default: this one).")
 @click.option("--isolation", type=click.Choice(["sandbox", "process"]),
-              help="Confine examples with bubblewrap (default) or plain child processes.")
+              help="Confine examples with bubblewrap (default, when available) or run them as "
+              "plain child processes; given, it never falls back.")
 @_user_errors
 def fix_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str | None,
                 sessions: str | None, config_file: Path | None, fmt: str, output: Path | None,
-                dry_run: bool, show_diff: bool, update_output: bool | None, max_attempts: int,
-                model: str | None, llm_base_url: str | None, timeout: float | None,
-                python: str | None, isolation: str | None) -> None:
+                strict: bool, dry_run: bool, show_diff: bool, update_output: bool | None,
+                max_attempts: int, model: str | None, llm_base_url: str | None,
+                timeout: float | None, python: str | None, isolation: str | None) -> None:
     """Repair the failing Python examples under PATHS and write them back."""
     from docvalidate.fixing import fix
     from docvalidate.report.fix_report import render_fix_json, render_fix_text
 
-    config = _config(config_file, exclude=exclude, dialect=dialect, sessions=sessions,
+    config = _config(config_file, strict, exclude=exclude, dialect=dialect, sessions=sessions,
                      timeout=timeout, python=python, isolation=isolation,
                      update_output=update_output)
     llm = _llm(config, model, llm_base_url)

@@ -35,7 +35,9 @@ class Config:
     env: dict[str, str] = field(default_factory=dict)
     pass_env: tuple[str, ...] = ()
     doctest_flags: tuple[str, ...] = ("ELLIPSIS", "NORMALIZE_WHITESPACE")
-    isolation: str = "sandbox"  # sandbox (bubblewrap, when available) | process
+    # sandbox (bubblewrap) | process; None: the sandbox when it works here, else plain
+    # processes with a warning. Set explicitly, it never falls back.
+    isolation: str | None = None
     network: bool = False  # inside the sandbox
     limit_cpu_seconds: int = 60
     limit_memory_mb: int = 2048
@@ -78,8 +80,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
 
-def load_config(path: Path | None = None, start: Path | None = None) -> Config:
-    """Load the config file (``path``, or the nearest one above ``start``); defaults if none."""
+def load_config(path: Path | None = None, start: Path | None = None,
+                strict: bool = False) -> Config:
+    """Load the config file (``path``, or the nearest one above ``start``); defaults if none.
+
+    ``strict``: the file is the project's, which a pull request may change; keys that would
+    weaken the isolation of examples are an error (see :func:`weakening`)."""
     if path is None:
         path = find_config_file(start or Path.cwd())
         if path is None:
@@ -91,7 +97,63 @@ def load_config(path: Path | None = None, start: Path | None = None) -> Config:
         data = data.get("tool", {}).get("docvalidate", {})
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: [tool.docvalidate] must be a table")
-    return merge(Config(source=path.resolve()), data, where=str(path))
+    config = merge(Config(source=path.resolve()), data, where=str(path))
+    if strict:
+        found = weakening(data, config)
+        if found:
+            raise ConfigError(
+                f"{path}: --strict refuses {'; '.join(found)}. These keys weaken the isolation "
+                "of examples and a pull request may set them; remove them from the project's "
+                "config, or give the setting on the command line")
+    return config
+
+
+def weakening(values: dict[str, Any], config: Config) -> list[str]:
+    """The keys of a project config file that weaken the isolation of examples, each said in
+    a few words."""
+    found = []
+    if values.get("isolation") == "process":
+        found.append('isolation = "process" (examples would run unconfined)')
+    if values.get("network"):
+        found.append("network = true (examples would reach the network)")
+    if values.get("pass_env"):
+        found.append("pass_env (examples would see variables of your environment)")
+    if values.get("env"):
+        found.append("env (variables set for examples, such as PYTHONPATH or LD_PRELOAD)")
+    if "python" in values and not _in_environment(config):
+        found.append(f"python = {config.python!r} (outside the environment docvalidate runs in)")
+    if "cwd" in values and config.cwd is not None and not _inside(config.base / config.cwd,
+                                                                   config.base):
+        found.append(f"cwd = {config.cwd!r} (outside the project)")
+    if isinstance(values.get("llm"), dict) and "base_url" in values["llm"]:
+        found.append("llm.base_url (your OPENAI_API_KEY would be sent to that server)")
+    return found
+
+
+def _in_environment(config: Config) -> bool:
+    """Whether the configured interpreter belongs to the environment docvalidate runs in."""
+    import shutil
+
+    python = config.python
+    if os.sep in python:
+        path = Path(python) if os.path.isabs(python) else config.base / python
+    else:
+        found = shutil.which(python)
+        if found is None:
+            return False
+        path = Path(found)
+    # Compared as named, not resolved: a virtualenv's python is a link to an interpreter
+    # outside it.
+    inside = Path(os.path.abspath(path)).is_relative_to(os.path.abspath(sys.prefix))
+    return inside or path.resolve() == Path(sys.executable).resolve()
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.absolute().resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
 
 
 def merge(config: Config, values: dict[str, Any], where: str = "command line") -> Config:

@@ -4,29 +4,38 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from docvalidate.backends import cgroup
-from docvalidate.backends.local import Limits, LocalBackend, child_environment
-from docvalidate.backends.sandbox import find_bwrap, interpreter_paths, readable_by_others
+from docvalidate.backends.base import Block, Job, Limits
+from docvalidate.backends.local import WORKER, LocalBackend, child_environment
+from docvalidate.backends.sandbox import (
+    PROBE,
+    BwrapStatus,
+    Interpreter,
+    interpreter_folders,
+    own_interpreter,
+    parse_probe,
+    probe_bwrap,
+)
 from docvalidate.config import Config
 from docvalidate.discover import find_files
-from docvalidate.errors import ConfigError
+from docvalidate.errors import ConfigError, SandboxError
 from docvalidate.expected_output import flag_value
 from docvalidate.model import RunReport, Session, SourceFile
+from docvalidate.protocol import run_job
 from docvalidate.runner import FileWork, Progress, run_all
 from docvalidate.sessions import plan_file
 from docvalidate.sources.markdown import load_markdown
 
 ROOT_MARKERS = ("pyproject.toml", "mkdocs.yml", "mkdocs.yaml")
+INSTALL = "install bubblewrap (apt-get install bubblewrap, dnf install bubblewrap)"
 NO_SANDBOX = (
-    "bubblewrap (bwrap) is missing or cannot create namespaces here, so examples run as plain "
-    "child processes (isolation = \"process\"): they can read your files, write outside the "
-    "docs and use the network; install bubblewrap (apt-get install bubblewrap) to confine them"
+    "{reason}, so examples run as plain child processes (isolation = \"process\"): they can "
+    "read your files and use the network; " + INSTALL + " to confine them, or set isolation "
+    "= \"sandbox\" to refuse to run without it"
 )
 
 
@@ -55,31 +64,17 @@ def collect(config: Config, paths: tuple[str, ...] = ()) -> Collected:
     )
     needs_version = any(d.name == "requires" for f in files for e in f.examples
                         for d in e.directives)
-    version = interpreter_version(resolve_python(config)) if needs_version else None
+    version = interpreter(config).version if needs_version else None
     return Collected(files, tuple(plan_file(f, config, version) for f in files))
 
 
 @cache
-def interpreter_version(python: str) -> tuple[int, int]:
-    """(major, minor) of the interpreter that runs the examples, for ``requires=`` markers."""
-    if Path(python).resolve() == Path(sys.executable).resolve():
-        return sys.version_info[0], sys.version_info[1]
-    try:
-        out = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2])"],
-                             capture_output=True, text=True, timeout=60, check=True).stdout
-        major, minor = out.split()
-        return int(major), int(minor)
-    except (OSError, subprocess.SubprocessError, ValueError):
-        raise ConfigError(f"python = {python!r}: cannot run it to ask its version") from None
-
-
-@cache
 def project_root(folder: Path) -> Path:
-    """The folder of the nearest pyproject.toml or mkdocs.yml, else the current directory."""
+    """The folder of the nearest pyproject.toml or mkdocs.yml, else the document's folder."""
     for candidate in (folder, *folder.parents):
         if any((candidate / marker).is_file() for marker in ROOT_MARKERS):
             return candidate
-    return Path.cwd()
+    return folder
 
 
 def resolve_python(config: Config) -> str:
@@ -97,36 +92,95 @@ def resolve_python(config: Config) -> str:
     return found
 
 
-def make_backend(config: Config) -> tuple[LocalBackend, list[str]]:
-    """The local backend the config asks for, and run-wide notices about it."""
-    notices: list[str] = []
-    bwrap = find_bwrap() if config.isolation == "sandbox" else None
-    if config.isolation == "sandbox" and bwrap is None:
-        notices.append(NO_SANDBOX)
-    python = resolve_python(config)
-    unprivileged = False
-    if os.geteuid() == 0 and not cgroup.available():
-        # Root is exempt from RLIMIT_NPROC: without a pids cgroup, examples must run as an
-        # unprivileged user for the process limit to hold, and that user must be able to read
-        # the interpreter (inside the sandbox, the folders leading to it are made readable).
-        blocker = None if bwrap else readable_by_others(interpreter_paths(python))
-        if blocker is None:
-            unprivileged = True
-        else:
-            notices.append(
-                "docvalidate runs as root and cannot make a pids cgroup here, so examples run "
-                f"as root and the process limit is not enforced: {blocker} is not readable "
-                "by other users, so they cannot run as an unprivileged user")
-    backend = LocalBackend(
+@cache
+def bwrap_status() -> BwrapStatus:
+    return probe_bwrap(as_root=os.geteuid() == 0)
+
+
+def sandbox(config: Config) -> tuple[str | None, list[str]]:
+    """The bwrap binary to confine examples with (None: plain processes), and notices.
+
+    An explicit ``isolation = "sandbox"`` is a promise: without a working sandbox it is an
+    error, never a quiet downgrade. Only an unset isolation falls back, with a warning."""
+    if config.isolation == "process":
+        return None, []
+    status = bwrap_status()
+    if status.path is not None:
+        return status.path, []
+    if config.isolation == "sandbox":
+        raise SandboxError(f"isolation = \"sandbox\" was asked for, but {status.reason}; "
+                           f"{INSTALL}, or choose isolation = \"process\" explicitly")
+    return None, [NO_SANDBOX.format(reason=status.reason)]
+
+
+def _backend(config: Config, python: str, bwrap: str | None, readable: tuple[str, ...]
+             ) -> LocalBackend:
+    return LocalBackend(
         python=python,
         env=child_environment(os.environ, config.env, config.pass_env),
         limits=Limits(config.limit_cpu_seconds, config.limit_memory_mb, config.limit_processes,
                       config.limit_file_size_mb, config.limit_open_files),
         bwrap=bwrap,
         network=config.network,
-        unprivileged=unprivileged,
+        readable=readable,
     )
-    return backend, notices
+
+
+_INTERPRETERS: dict[tuple[object, ...], Interpreter] = {}
+
+
+def interpreter(config: Config) -> Interpreter:
+    """What the examples' interpreter is (asked once per interpreter and environment)."""
+    python = resolve_python(config)
+    key = (python, config.isolation, tuple(sorted(config.env.items())),
+           tuple(config.pass_env))
+    if key not in _INTERPRETERS:
+        _INTERPRETERS[key] = own_interpreter(python) or _probe(config, python)
+    return _INTERPRETERS[key]
+
+
+def _probe(config: Config, python: str) -> Interpreter:
+    # Config is data: the interpreter it names is run like an example, in the same sandbox,
+    # as the same user, with the same scrubbed environment, never on the host as us.
+    bwrap, _ = sandbox(config)
+    backend = _backend(config, python, bwrap, interpreter_folders(python))
+    root = Path(tempfile.mkdtemp(prefix="docvalidate-probe-"))
+    root.chmod(0o755)
+    try:
+        job = Job("<probe>", "", root, (Block(PROBE, 60.0),), 1024 * 1024,
+                  limits=backend.limits)
+        runs = list(run_job(backend, job))
+    finally:
+        backend.close()
+        shutil.rmtree(root, ignore_errors=True)
+    run = runs[0] if runs else None
+    try:
+        if run is None or run.error is not None:
+            raise ValueError(run.error.message if run and run.error else "no answer")
+        found = parse_probe(python, run.stdout)
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise ConfigError(f"python = {config.python!r}: cannot run it to ask for its version "
+                          f"and paths ({exc})") from None
+    return Interpreter(found.python, found.version,
+                       tuple(p for p in found.paths if p != str(root)))
+
+
+def make_backend(config: Config) -> tuple[LocalBackend, list[str]]:
+    """The local backend the config asks for, and run-wide notices about it."""
+    bwrap, notices = sandbox(config)
+    found = interpreter(config)
+    if bwrap is None and os.geteuid() == 0:
+        # Examples never run as root: as plain processes they run as an unprivileged user,
+        # which must be able to read the interpreter and docvalidate's worker.
+        from docvalidate.backends.access import unreadable
+
+        blocker = unreadable([found.python, *found.paths, str(WORKER)])
+        if blocker is not None:
+            raise SandboxError(
+                f"docvalidate runs as root and examples run as an unprivileged user, who cannot "
+                f"read {blocker} (needed to run {found.python}); make it readable by other "
+                f"users, or {INSTALL} to use the sandbox")
+    return _backend(config, found.python, bwrap, found.paths), notices
 
 
 def file_work(config: Config, collected: Collected) -> list[FileWork]:

@@ -17,3 +17,9 @@ class UsageError(DocvalidateError):
     """A command-line argument that cannot be used (missing path, bad value)."""
 
     exit_code = 2
+
+
+class SandboxError(DocvalidateError):
+    """The isolation asked for cannot be had here: nothing runs."""
+
+    exit_code = 2

@@ -16,6 +16,7 @@ from docvalidate.backends.base import Backend, BlockRun, Job
 from docvalidate.expected_output import check_prints, check_session
 from docvalidate.model import ErrorInfo, Outcome, Result, Session, SourceFile, Task
 from docvalidate.program import Program, build
+from docvalidate.protocol import run_job
 
 Progress = Callable[[Outcome], None]
 T = TypeVar("T")
@@ -110,9 +111,10 @@ def run_session(
         blocks=tuple(p.block for p in programs),
         max_output=max_output,
         readable=(Path(work.source.path).resolve().parent,),
+        limits=backend.limits,
     )
     finished = 0
-    for run in backend.run(job):
+    for run in run_job(backend, job):
         task = tasks[run.block]
         done(task, _expected_failure(task, _judge(task, programs[run.block], run)))
         finished = run.block + 1

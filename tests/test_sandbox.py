@@ -15,7 +15,11 @@ from pathlib import Path
 import pytest
 from conftest import invoke
 
-from docvalidate.backends.sandbox import find_bwrap
+from docvalidate.engine import bwrap_status
+
+
+def find_bwrap() -> str | None:
+    return bwrap_status().path
 
 needs_bwrap = pytest.mark.skipif(
     find_bwrap() is None, reason="bubblewrap is not installed or cannot create namespaces here "

@@ -1,13 +1,30 @@
-"""What every backend receives and gives back."""
+"""What the protocol client hands a backend, and what a backend gives back.
+
+A backend is a transport: it starts the one worker program (``worker.py``) somewhere, moves
+bytes to and from it, and kills it. Everything the worker says is interpreted above the
+backends, in :mod:`docvalidate.protocol`, which is the only source of verdicts.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from docvalidate.model import ErrorInfo
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of the examples' interpreter (applied by the worker before any example
+    runs, so they bind the example and everything it starts)."""
+
+    cpu_seconds: int = 60
+    memory_mb: int = 2048
+    processes: int = 256
+    file_size_mb: int = 64
+    open_files: int = 256
 
 
 @dataclass(frozen=True)
@@ -33,14 +50,15 @@ class Block:
 @dataclass(frozen=True)
 class Job:
     """One session: blocks run in order in one fresh interpreter and namespace, in a fresh
-    working directory."""
+    working directory that holds the session's own copy of the project."""
 
     filename: str  # the document's display path, used as the code's file name
     doc: str  # the document's text, so tracebacks can show its lines
-    root: Path  # the project root: visible in the scratch folder and on sys.path
+    root: Path  # the project root: copied for the session, and on sys.path
     blocks: tuple[Block, ...]
     max_output: int
     readable: tuple[Path, ...] = ()  # more folders examples may read (the document's folder)
+    limits: Limits = Limits()
 
 
 @dataclass(frozen=True)
@@ -63,14 +81,72 @@ class BlockRun:
     statements: tuple[StatementRun, ...] = ()  # interactive blocks: one per statement run
 
 
+class BackendError(Exception):
+    """A session could not be started at all; the message says why, in one sentence."""
+
+
+@dataclass(frozen=True)
+class Received:
+    """What one wait on a connection gave: a frame (one line the worker wrote), or why none."""
+
+    kind: Literal["frame", "timeout", "closed", "forged", "cancelled"]
+    data: bytes = b""
+    detail: str = ""  # "forged": what was wrong with the bytes
+
+
+class Connection(Protocol):
+    """One running worker, as its transport sees it."""
+
+    # How the worker must apply RLIMIT_NPROC: "exact" (the user or user namespace is this
+    # session's alone), "relative" (shared with the user's other programs: what they run now
+    # plus the limit), or None (a cgroup counts the session's processes).
+    process_count: str | None
+    # The project root as the worker sees it (on its sys.path): the session's copy, wherever
+    # the backend put it.
+    project: str
+
+    def send(self, frame: bytes) -> None:
+        """Send one frame (a line, newline included) to the worker."""
+        ...
+
+    def receive(self, deadline: float) -> Received:
+        """The next frame the worker wrote, or why there is none by ``deadline`` (a
+        ``time.monotonic()`` value). Frames written by any process other than the worker
+        (an example's child, a program it ran) and frames over the size cap are "forged"."""
+        ...
+
+    def stack(self) -> str:
+        """Ask the worker for a dump of its threads' stacks (the example is stuck), and return
+        what it wrote, or "" when it wrote nothing in time."""
+        ...
+
+    def exit_status(self) -> tuple[int | None, str]:
+        """After "closed": the worker's exit status (negative: killed by that signal), or
+        None when it could not be told, and the tail of what it wrote to its stderr."""
+        ...
+
+    def supervisor_alive(self) -> bool:
+        """Whether the process watching over the worker still runs (an example may kill its
+        parent; the session cannot be trusted to end cleanly after that)."""
+        ...
+
+
 class Backend(Protocol):
-    def run(self, job: Job) -> Iterator[BlockRun]:
-        """Run the job's blocks in order, yielding one BlockRun per finished block; after a
-        ``fatal`` BlockRun (the interpreter is gone) nothing more is yielded."""
+    limits: Limits  # what every session of this backend runs under
+
+    def connect(self, job: Job) -> AbstractContextManager[Connection]:
+        """Start a worker for ``job``; leaving the context kills it and everything it started
+        and removes the session's files."""
+        ...
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether :meth:`cancel` was called: running sessions stop at once."""
         ...
 
     def cancel(self) -> None:
-        """Stop every running job as soon as possible (the user pressed Ctrl-C)."""
+        """Stop every running job as soon as possible (the user pressed Ctrl-C, or CI sent
+        SIGTERM)."""
         ...
 
     def close(self) -> None:

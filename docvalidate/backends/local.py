@@ -1,34 +1,45 @@
-"""The local backend: each job runs in a child Python process in its own process group."""
+"""The local backend: a transport that runs the worker as a child process on this machine,
+inside bubblewrap (``isolation = "sandbox"``) or as a plain process (``"process"``).
+
+Either way the worker runs as a user that is not root (see identity.py), in a folder of its
+session's own holding a copy of the project (see workspace.py), with the resource limits, and
+everything it leaves behind is killed when the session ends: by its PID namespace (sandbox),
+its cgroup (where one can be made), its user (when it is a user of its own) or its supervisor,
+which adopts orphaned processes (plain processes).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import json
+import itertools
 import os
-import re
-import selectors
+import select
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
 
-from docvalidate.backends.base import BlockRun, Job, StatementRun
-from docvalidate.backends.cgroup import ThreadCgroups
-from docvalidate.backends.sandbox import bwrap_command, interpreter_paths
-from docvalidate.model import ErrorInfo
+from docvalidate.backends.base import BackendError, Job, Limits, Received
+from docvalidate.backends.cgroup import Cgroup, ThreadCgroups
+from docvalidate.backends.identity import Identities, Identity
+from docvalidate.backends.sandbox import Layout, as_user, bwrap_command, drop_to
+from docvalidate.protocol import max_frame
+from docvalidate.workspace import Survey, materialize, survey
 
 WORKER = Path(__file__).with_name("worker.py")
 # The child sees only these variables of ours (plus what the user names): never API keys.
 ALLOWED_ENV = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "SYSTEMROOT", "TMPDIR")
-UNPRIVILEGED = 65534  # "nobody": who examples run as when docvalidate runs as root
-STARTUP_TIMEOUT = 60.0  # seconds for the interpreter to start and reach the first block
-CANCEL_POLL = 0.2  # seconds between checks for Ctrl-C while a block runs
+POLL = 0.2  # seconds between checks for cancellation while a block runs
+DIAGNOSTICS = 64 * 1024  # bytes kept of the worker's own stderr (the end)
+STACK_WAIT = 2.0  # seconds a stuck worker gets to write its stack dump
+_CREDENTIALS = struct.calcsize("3i")
 
 
 def child_environment(
@@ -44,29 +55,46 @@ def child_environment(
     return env
 
 
-def make_scratch(root: Path) -> Path:
-    """A fresh working folder in which the project root's entries are visible as symlinks."""
-    scratch = Path(tempfile.mkdtemp(prefix="docvalidate-"))
-    try:
-        entries = list(root.iterdir())
-    except OSError:
-        entries = []
-    for entry in entries:
-        with contextlib.suppress(OSError):
-            (scratch / entry.name).symlink_to(entry)
-    return scratch
+class RunFolder:
+    """``$TMPDIR/docvalidate-PID-X/``: every session's folder of one run, removed with it (and,
+    when a run was killed outright, by the next one)."""
+
+    def __init__(self) -> None:
+        self._path: Path | None = None
+        self._lock = threading.Lock()
+        self._count = itertools.count(1)
+
+    @property
+    def path(self) -> Path:
+        with self._lock:
+            if self._path is None:
+                remove_stale_folders()
+                self._path = Path(tempfile.mkdtemp(prefix=f"docvalidate-{os.getpid()}-"))
+                # Sessions' own users must reach their folder below, not list the others.
+                self._path.chmod(0o711)
+            return self._path
+
+    def session(self) -> Path:
+        folder = self.path / f"s{next(self._count)}"
+        folder.mkdir(mode=0o700)
+        return folder
+
+    def remove(self) -> None:
+        with self._lock:
+            path, self._path = self._path, None
+        if path is not None:
+            shutil.rmtree(path, ignore_errors=True)
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits of the examples' interpreter (applied by the worker before any example
-    runs, so they bind the example and everything it starts)."""
-
-    cpu_seconds: int = 60
-    memory_mb: int = 2048
-    processes: int = 256
-    file_size_mb: int = 64
-    open_files: int = 256
+def remove_stale_folders() -> None:
+    """Remove run folders of docvalidate processes that no longer exist (killed outright)."""
+    base = Path(tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for entry in base.glob("docvalidate-*-*"):
+            pid = entry.name.split("-")[1]
+            if (pid.isdigit() and not Path(f"/proc/{pid}").exists() and entry.is_dir()
+                    and entry.stat().st_uid == os.geteuid()):
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 @dataclass
@@ -76,269 +104,274 @@ class LocalBackend:
     limits: Limits = field(default_factory=Limits)
     bwrap: str | None = None  # confine each session with bubblewrap when set
     network: bool = False
-    # Run examples as UNPRIVILEGED when no pids cgroup is available to cap their processes
-    # (docvalidate runs as root, which the kernel exempts from RLIMIT_NPROC).
-    unprivileged: bool = False
+    readable: tuple[str, ...] = ()  # what the interpreter needs to read (its prefixes, sys.path)
     _cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def __post_init__(self) -> None:
+        self._cgroups = ThreadCgroups(self.limits.processes)
+        self._identities = Identities()
+        self._folder = RunFolder()
+        self._surveys: dict[Path, Survey] = {}
+        self._lock = threading.Lock()
+        self._accounts: tuple[Path, Path] | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
 
     def cancel(self) -> None:
         self._cancelled.set()
 
-    def __post_init__(self) -> None:
-        self._cgroups = ThreadCgroups(self.limits.processes)
-
     def close(self) -> None:
         self._cgroups.close()
+        self._folder.remove()
+        with self._lock:
+            self._accounts = None
 
-    def run(self, job: Job) -> Iterator[BlockRun]:
-        scratch = make_scratch(job.root)
-        cgroup = self._cgroups.current()
-        drop = self.unprivileged and cgroup is None
-        if drop:
-            os.chown(scratch, UNPRIVILEGED, UNPRIVILEGED)
+    def describe(self) -> list[str]:
+        """What this backend does, one line each (shown with -v)."""
+        with self._lock:
+            found = list(self._surveys.values())
+        return [f"project copy: {s.describe()}" for s in found]
+
+    def survey(self, root: Path) -> Survey:
+        with self._lock:
+            found = self._surveys.get(root)
+        if found is None:
+            found = survey(root)
+            with self._lock:
+                self._surveys[root] = found
+        return found
+
+    def _account_files(self) -> tuple[Path, Path]:
+        with self._lock:
+            if self._accounts is None:
+                self._accounts = self._identities.account_files(self._folder.path)
+            return self._accounts
+
+    @contextlib.contextmanager
+    def connect(self, job: Job) -> Iterator[_Connection]:
+        identity = self._identities.acquire()
+        folder = self._folder.session()
         try:
-            yield from self._run(job, scratch, drop, nproc=cgroup is None)
+            with self._started(job, identity, folder) as conn:
+                yield conn
         finally:
-            if cgroup is not None:
-                cgroup.kill_all()  # detached and double-forked processes included
-            shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
+            self._identities.release(identity)
 
-    def _run(self, job: Job, scratch: Path, drop: bool, nproc: bool) -> Iterator[BlockRun]:
-        payload = json.dumps({
-            "filename": job.filename,
-            "doc": job.doc,
-            "root": str(job.root),
-            "max_output": job.max_output,
-            "limits": {
-                "cpu": self.limits.cpu_seconds,
-                "memory": self.limits.memory_mb * 1024 * 1024,
-                "processes": self.limits.processes,
-                "file_size": self.limits.file_size_mb * 1024 * 1024,
-                "open_files": self.limits.open_files,
-                "nproc": nproc,
-            },
-            "user": UNPRIVILEGED if drop else None,
-            "blocks": [
-                {
-                    "source": block.source,
-                    "timeout": block.timeout,
-                    "trace_prints": block.trace_prints,
-                    "statements": None if block.statements is None else [
-                        {"source": st.source, "line": st.line} for st in block.statements
-                    ],
-                }
-                for block in job.blocks
-            ],
-        }).encode("utf-8")
-        read_fd, write_fd = os.pipe()
-        # The worker's own stderr (start-up errors, stack dumps before a timeout); closed in
-        # the finally below, after the generator is done with it.
-        stderr = tempfile.TemporaryFile()  # noqa: SIM115
-        env = {**self.env, "HOME": str(scratch)}
-        command = [self.python, str(WORKER), str(write_fd)]
+    @contextlib.contextmanager
+    def _started(self, job: Job, identity: Identity, folder: Path) -> Iterator[_Connection]:
+        copy, home = folder / "project", folder / "home"
+        copy.mkdir()
+        home.mkdir()
+        owner = (identity.uid, identity.gid) if identity.switch else None
+        if owner is not None:
+            for path in (folder, copy, home):
+                os.chown(path, *owner)
+        found = self.survey(job.root)
+        cgroup = self._cgroups.current()
         if self.bwrap:
-            readable: list[Path | str] = [job.root, *job.readable, WORKER.parent,
-                                          *interpreter_paths(self.python)]
-            command = [*bwrap_command(self.bwrap, scratch, readable, self.network,
-                                      as_root=drop), *command]
+            layout = Layout(copy=copy, root=job.root, home=home, shared=found.shared,
+                            accounts=self._account_files() if identity.dedicated else None)
+            readable = [*self.readable, *job.readable, WORKER.parent]
+            command = [*bwrap_command(self.bwrap, layout, readable, self.network,
+                                      as_root=identity.switch),
+                       *drop_to(identity), self.python, str(WORKER)]
+            cwd = copy
+            start_as: dict[str, object] = {}  # bwrap starts as us; drop_to() switches user
+            # A user namespace of its own: RLIMIT_NPROC counts this session's processes only.
+            process_count = None if cgroup is not None and cgroup.caps_processes else "exact"
+        else:
+            command = [self.python, str(WORKER)]
+            cwd = copy
+            start_as = as_user(identity)
+            if cgroup is not None and cgroup.caps_processes:
+                process_count = None
+            else:
+                process_count = "exact" if identity.dedicated else "relative"
+        parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # The kernel attaches the writer's pid to every byte we read: how we know that an
+        # answer came from the worker itself, not from a process an example started.
+        parent_end.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        command.append(str(child_end.fileno()))
+        if not self.bwrap:
+            command.append("--reaper")
+            if identity.dedicated and cgroup is None:
+                command.append("--kill-uid")
+        diag_read, diag_write = os.pipe()
+        env = {**self.env, "HOME": str(home)}
         try:
             proc = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                pass_fds=(write_fd,),
-                cwd=scratch,
-                env=env,
-                start_new_session=True,
-            )
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=diag_write, pass_fds=(child_end.fileno(),), cwd=cwd, env=env,
+                start_new_session=True, **start_as)  # type: ignore[call-overload]
         except OSError as exc:
-            os.close(read_fd)
-            os.close(write_fd)
-            stderr.close()
-            yield _fatal(0, "WorkerError",
-                         f"cannot start the Python interpreter {self.python}: {exc.strerror}")
-            return
-        os.close(write_fd)
-        try:
-            yield from self._talk(job, proc, read_fd, payload, stderr)
+            parent_end.close()
+            os.close(diag_read)
+            raise BackendError(f"cannot start the Python interpreter {self.python}: "
+                               f"{exc.strerror}") from None
         finally:
-            _kill(proc)
-            os.close(read_fd)
-            stderr.close()
-
-    def _talk(self, job: Job, proc: subprocess.Popen[bytes], read_fd: int, payload: bytes,
-              stderr: BinaryIO) -> Iterator[BlockRun]:
-        assert proc.stdin is not None
+            child_end.close()
+            os.close(diag_write)
+        conn = _Connection(self, proc, parent_end, diag_read, job, process_count,
+                           sandboxed=bool(self.bwrap),
+                           project=str(job.root) if self.bwrap else str(copy))
         try:
-            proc.stdin.write(payload)
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        with selectors.DefaultSelector() as selector:
-            selector.register(read_fd, selectors.EVENT_READ)
-            yield from self._events(job, proc, read_fd, selector, stderr)
+            # Copied while the interpreter starts: the worker waits for its setup, sent after.
+            materialize(found, copy, owner)
+            yield conn
+        finally:
+            conn.close(cgroup, identity)
 
-    def _events(self, job: Job, proc: subprocess.Popen[bytes], read_fd: int,
-                selector: selectors.BaseSelector, stderr: BinaryIO) -> Iterator[BlockRun]:
-        buffer = b""
-        current: int | None = None
-        pending = len(job.blocks)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while pending:
-            if b"\n" not in buffer:
-                remaining = deadline - time.monotonic()
-                if self._cancelled.is_set():
-                    return  # the finally of _run kills the process group
-                if remaining > 0 and not selector.select(min(remaining, CANCEL_POLL)):
-                    continue
-                if remaining <= 0:
-                    _kill(proc)
-                    if current is None:
-                        yield _fatal(0, "WorkerError",
-                                     f"the Python interpreter did not start within "
-                                     f"{STARTUP_TIMEOUT:g} s")
-                        return
-                    seconds = job.blocks[current].timeout
-                    stack = _read_tail(stderr)
-                    yield BlockRun(current, fatal=True, error=ErrorInfo(
-                        type="Timeout",
-                        message=f"the example did not finish within {seconds:g} s (raise the "
-                        "limit with config 'timeout' or <!-- docvalidate: timeout=N -->)",
-                        line=_running_line(stack, job.filename),
-                        traceback=stack,
-                    ))
-                    return
-                chunk = os.read(read_fd, 65536)
-                if not chunk:
-                    yield self._crashed(proc, current, stderr)
-                    return
-                buffer += chunk
+
+class _Connection:
+    def __init__(self, backend: LocalBackend, proc: subprocess.Popen[bytes],
+                 sock: socket.socket, diag: int, job: Job, process_count: str | None,
+                 sandboxed: bool, project: str) -> None:
+        self.backend, self.proc, self.sock, self.diag = backend, proc, sock, diag
+        self.process_count = process_count
+        self.project = project
+        self.sandboxed = sandboxed
+        self.limit = max_frame(job.max_output)
+        self.buffer = bytearray()
+        self.scanned = 0  # bytes of the buffer known to hold no newline
+        self.worker: int | None = None  # the worker's pid, from its first answer
+        self.tail = bytearray()
+        self.diag_open = True
+
+    # -- moving bytes --------------------------------------------------------------------
+
+    def send(self, frame: bytes) -> None:
+        with contextlib.suppress(OSError):  # a dead worker shows as "closed" on receive
+            self.sock.sendall(frame)
+
+    def receive(self, deadline: float) -> Received:
+        while True:
+            end = self.buffer.find(b"\n", self.scanned)
+            if end >= 0:
+                frame = bytes(self.buffer[:end])
+                del self.buffer[:end + 1]
+                self.scanned = 0
+                return Received("frame", frame)
+            self.scanned = len(self.buffer)
+            if len(self.buffer) > self.limit:
+                return Received("forged", detail=f"an answer over {self.limit} bytes")
+            if self.backend.cancelled:
+                return Received("cancelled")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return Received("timeout")
+            watched = [self.sock] + ([self.diag] if self.diag_open else [])
+            ready, _, _ = select.select(watched, [], [], min(remaining, POLL))
+            if self.diag in ready:
+                self._drain_diagnostics()
+            if self.sock not in ready:
                 continue
-            raw, buffer = buffer.split(b"\n", 1)
             try:
-                event = json.loads(raw)
-                kind, b = event["e"], int(event["b"])
-                if not 0 <= b < len(job.blocks):
-                    raise ValueError(b)
-                run = _block_run(b, event) if kind == "end" else None
-            except (ValueError, KeyError, TypeError, IndexError, AttributeError):
-                _kill(proc)
-                yield _fatal(current or 0, "WorkerError", "the example wrote into docvalidate's "
-                             "result channel and corrupted it; the session was stopped")
-                return
-            if kind == "start":
-                current = b
-                deadline = time.monotonic() + job.blocks[b].timeout
-            elif run is not None:
-                pending -= 1
-                current = None
-                deadline = time.monotonic() + STARTUP_TIMEOUT
-                yield self._name_limit(run)
+                data, ancillary, _, _ = self.sock.recvmsg(
+                    1 << 20, socket.CMSG_SPACE(_CREDENTIALS))
+            except OSError:
+                return Received("closed")
+            if not data:
+                return Received("closed")
+            sender = _sender(ancillary)
+            if self.worker is None:
+                self.worker = sender  # the first answer comes before any example code runs
+            elif sender != self.worker:
+                return Received("forged", detail=f"process {sender} wrote into it")
+            self.buffer += data
 
-    def _name_limit(self, run: BlockRun) -> BlockRun:
-        """An error caused by one of our limits gets a type and message that say so."""
-        error = run.error
-        if error is None:
-            return run
-        limits = self.limits
-        if error.type == "MemoryError":
-            error = replace(error, type="MemoryLimit", message="the example ran out of memory "
-                            f"(limited to {limits.memory_mb} MiB; config limit_memory_mb)")
-        elif "[Errno 27]" in error.exception_only:  # EFBIG: RLIMIT_FSIZE
-            size = limits.file_size_mb * 1024 * 1024
-            if max(len(run.stdout) + run.stdout_dropped,
-                   len(run.stderr) + run.stderr_dropped) >= size:
-                error = replace(error, type="OutputLimit", message="the example printed more "
-                                f"than {limits.file_size_mb} MiB (config limit_file_size_mb); "
-                                "output beyond the capture limit was dropped")
-            else:
-                error = replace(error, type="FileSizeLimit", message="the example wrote a "
-                                f"file larger than {limits.file_size_mb} MiB (config "
-                                "limit_file_size_mb)")
-        elif "[Errno 11]" in error.exception_only and "fork" in error.traceback:  # EAGAIN
-            error = replace(error, type="ProcessLimit", message="the example started more "
-                            f"than {limits.processes} processes or threads (config "
-                            "limit_processes)")
-        elif "[Errno 24]" in error.exception_only:  # EMFILE: RLIMIT_NOFILE
-            error = replace(error, type="OpenFilesLimit", message="the example opened more "
-                            f"than {limits.open_files} files (config limit_open_files)")
-        return replace(run, error=error)
-
-    def _crashed(self, proc: subprocess.Popen[bytes], current: int | None,
-                 stderr: BinaryIO) -> BlockRun:
+    def _drain_diagnostics(self) -> bool:
         try:
-            code = proc.wait(timeout=5)
+            chunk = os.read(self.diag, 65536)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.diag_open = False
+            return False
+        self.tail += chunk
+        if len(self.tail) > DIAGNOSTICS:
+            del self.tail[:-DIAGNOSTICS]
+        return True
+
+    def stack(self) -> str:
+        """Signal the worker to dump its stack (faulthandler), and read what it writes."""
+        if self.worker is None or not self.diag_open:
+            return ""
+        while self.diag_open and select.select([self.diag], [], [], 0)[0]:
+            self._drain_diagnostics()  # what came before is not the dump
+        self.tail.clear()
+        try:
+            os.kill(self.worker, signal.SIGUSR2)
+        except OSError:
+            return ""
+        deadline = time.monotonic() + STACK_WAIT
+        while self.diag_open:
+            # After the first bytes, a short silence means the dump is complete.
+            wait = 0.1 if self.tail else deadline - time.monotonic()
+            if wait <= 0 or not select.select([self.diag], [], [], wait)[0]:
+                break
+            self._drain_diagnostics()
+        return self.tail.decode("utf-8", "replace").strip()
+
+    def exit_status(self) -> tuple[int | None, str]:
+        try:
+            code: int | None = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            _kill(proc)
-            code = proc.wait()
-        if self.bwrap and code > 128:
-            # bubblewrap reports a child killed by signal N as exit status 128 + N.
+            code = None
+        while self.diag_open and select.select([self.diag], [], [], 0.05)[0]:
+            self._drain_diagnostics()
+        if code is not None and code > 128:
+            # bubblewrap and our supervisor report a child killed by signal N as 128 + N.
             code = 128 - code
-        if code == -signal.SIGXCPU:
-            return _fatal(current or 0, "CPULimit", "the example used more than "
-                          f"{self.limits.cpu_seconds} s of CPU time (config "
-                          "limit_cpu_seconds)")
-        how = (f"was killed by signal {signal.Signals(-code).name}" if code < 0
-               else f"exited with code {code}")
-        tail = _read_tail(stderr)
-        if current is None:
-            message = f"the Python interpreter {how} before running the example"
-        else:
-            message = f"the Python process running this example {how}"
-        if tail:
-            message += f": {tail.splitlines()[-1]}"
-        kind = "WorkerError" if current is None else "WorkerCrashed"
-        return _fatal(current or 0, kind, message, tail)
+        return code, self.tail.decode("utf-8", "replace").strip()
+
+    def supervisor_alive(self) -> bool:
+        return self.proc.poll() is None
+
+    # -- ending the session --------------------------------------------------------------
+
+    def close(self, cgroup: Cgroup | None, identity: Identity) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        if self.worker is not None:
+            with contextlib.suppress(OSError):
+                os.kill(self.worker, signal.SIGKILL)
+        if not self.sandboxed:
+            # The supervisor kills what the examples left once the worker is gone.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=2)
+        with contextlib.suppress(OSError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        if cgroup is not None:
+            cgroup.kill_all()
+        elif identity.dedicated:
+            kill_user(identity.uid)
+        self.proc.wait()
+        os.close(self.diag)
 
 
-def _block_run(block: int, event: dict[str, Any]) -> BlockRun:
-    """The BlockRun of an "end" event; a malformed event raises (KeyError, TypeError, ...)."""
-    return BlockRun(
-        block=block,
-        error=_error(event["error"]),
-        stdout=str(event["stdout"]),
-        stderr=str(event["stderr"]),
-        stdout_dropped=int(event["stdout_dropped"]),
-        stderr_dropped=int(event["stderr_dropped"]),
-        duration=float(event["duration"]),
-        prints=tuple((None if line is None else int(line), str(text))
-                     for line, text in event["prints"]),
-        statements=tuple(
-            StatementRun(str(st["output"]), _error(st["error"])) for st in event["statements"]
-        ),
-    )
+def _sender(ancillary: list[tuple[int, int, bytes]]) -> int | None:
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+            pid, _, _ = struct.unpack("3i", data[:_CREDENTIALS])
+            return pid
+    return None
 
 
-def _error(data: dict[str, Any] | None) -> ErrorInfo | None:
-    if not data:
-        return None
-    line = data["line"]
-    return ErrorInfo(type=str(data["type"]), message=str(data["message"]),
-                     line=None if line is None else int(line),
-                     traceback=str(data["traceback"]), mro=tuple(map(str, data["mro"])),
-                     exception_only=str(data["exception_only"]))
-
-
-def _read_tail(stderr: BinaryIO, size: int = 4000) -> str:
-    stderr.seek(0)
-    return stderr.read()[-size:].decode("utf-8", "replace").strip()
-
-
-def _running_line(stack: str, filename: str) -> int | None:
-    """The innermost line of the document in a faulthandler dump (most recent call first)."""
-    m = re.search(r'File "' + re.escape(filename) + r'", line (\d+)', stack)
-    return int(m.group(1)) if m else None
-
-
-def _fatal(block: int, kind: str, message: str, detail: str = "") -> BlockRun:
-    return BlockRun(block=block, fatal=True,
-                    error=ErrorInfo(type=kind, message=message, traceback=detail))
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """Kill the whole process group, children left behind by the example included. The kernel
-    does not reuse a group's id while any member lives, so this is safe after the worker exits."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+def kill_user(uid: int) -> None:
+    """Kill every process of ``uid`` (a session's own user: all of them are the session's)."""
+    for _ in range(100):
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError):
+                    if os.stat(f"/proc/{entry}").st_uid == uid:
+                        found.append(int(entry))
+        if not found:
+            return
+        for pid in found:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.005)

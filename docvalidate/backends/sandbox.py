@@ -1,10 +1,15 @@
-"""Bubblewrap: the namespaces and mounts that confine the local backend's interpreter.
+"""Bubblewrap: the namespaces and mounts that confine the local backend's interpreter. The
+whole policy is :func:`bwrap_command`.
 
-The sandbox sees the host filesystem read-only, except that the user's home, ``/tmp`` and
-``/var/tmp`` are replaced by empty folders; the interpreter, its packages, the project root and
-the documents' folders are put back read-only; only the session's scratch folder is writable.
-It has its own user, PID, IPC, UTS and network namespaces (no network at all, loopback
-included, unless ``network = true``), and dies with docvalidate.
+The sandbox is built from nothing, like Flatpak's: it sees only the system folders (``/usr``,
+``/etc``, the ``/lib*`` links...), read-only; the interpreter and its packages, docvalidate's
+worker and the documents' folders, read-only; the session's own copy of the project, writable,
+at the project's real path; and a home of its own. ``/tmp``, ``/var/tmp`` and ``/run`` are
+empty, and home folders and the rest of the host do not exist — so neither do the host's Unix
+sockets (``/run/docker.sock``, D-Bus, ...). It has its own user, PID, IPC, UTS, cgroup and
+network namespaces: no network at all, loopback and abstract sockets included, unless
+``network = true``. bwrap starts as an unprivileged user, so the example has no capabilities
+and ``no_new_privs``, and its user maps to that unprivileged user on the host, never to root.
 """
 
 from __future__ import annotations
@@ -12,126 +17,205 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
-from functools import cache
+from dataclasses import dataclass
 from pathlib import Path
 
-HIDDEN = ("/tmp", "/var/tmp")  # plus the user's home and root's home
+from docvalidate.backends.identity import Identity
+
+# Top-level folders of the host shown read-only (when they exist); links among them (a merged
+# /usr's /bin -> usr/bin) are recreated as links.
+SYSTEM = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "opt", "sys",
+          "nix", "gnu", "snap")
+EMPTY = ("/tmp", "/var/tmp", "/run")  # present, empty and writable (tmpfs)
+PRIVATE = ("/root", "/home")  # never shown whole, whatever asks for them
 
 
-@cache
-def find_bwrap() -> str | None:
-    """The bwrap binary when it exists *and* can create namespaces here (containers often
-    forbid it), else None."""
+@dataclass(frozen=True)
+class BwrapStatus:
+    path: str | None  # the bwrap binary when it works here
+    reason: str  # why it cannot be used, when path is None
+
+
+def probe_bwrap(as_root: bool) -> BwrapStatus:
+    """Whether bwrap exists *and* can create its namespaces here (containers often forbid
+    it), with the reason when it cannot."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        return None
-    probe = [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"]
+        return BwrapStatus(None, "bubblewrap (bwrap) is not installed")
+    if as_root and shutil.which("setpriv") is None:
+        return BwrapStatus(None, "setpriv (util-linux) is missing: as root, examples start "
+                           "through it as an unprivileged user")
+    probe = [*_namespaces(as_root, network=False), "--ro-bind", "/", "/", "true"]
+    probe[0] = bwrap
     try:
-        ok = subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        ok = False
-    return bwrap if ok else None
+        done = subprocess.run(probe, capture_output=True, timeout=30, cwd="/")
+    except (OSError, subprocess.SubprocessError) as exc:
+        return BwrapStatus(None, f"bwrap cannot be started: {exc}")
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        why = said[-1] if said else f"exit status {done.returncode}"
+        return BwrapStatus(None, f"bwrap cannot create its namespaces here ({why})")
+    return BwrapStatus(bwrap, "")
 
 
-@cache
-def interpreter_paths(python: str) -> tuple[str, ...]:
-    """Folders the interpreter needs to read: its prefixes and its sys.path."""
-    if Path(python).resolve() == Path(sys.executable).resolve():
-        paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]
-    else:
-        code = "import sys, json; print(json.dumps([sys.prefix, sys.base_prefix, " \
-               "sys.exec_prefix, *sys.path]))"
-        try:
-            out = subprocess.run([python, "-c", code], capture_output=True, text=True,
-                                 timeout=60, check=True).stdout
-            paths = json.loads(out)
-        except (OSError, subprocess.SubprocessError, ValueError):
-            paths = []
-    paths.append(str(Path(python).resolve().parent.parent))
-    return tuple(p for p in dict.fromkeys(paths) if p and os.path.isabs(p))
+def as_user(identity: Identity) -> dict[str, object]:
+    """Popen arguments that start a process as ``identity`` (when that is not us)."""
+    if not identity.switch:
+        return {}
+    return {"user": identity.uid, "group": identity.gid, "extra_groups": []}
 
 
-def hidden_roots() -> list[str]:
-    roots = list(HIDDEN)
-    for home in (os.environ.get("HOME"), os.path.expanduser("~root")):
-        if home and home != "/" and os.path.isdir(home):
-            roots.append(os.path.realpath(home))
-    return list(dict.fromkeys(roots))
+def drop_to(identity: Identity) -> list[str]:
+    """The command prefix that becomes ``identity`` inside the sandbox, with no capabilities
+    (none inheritable, an empty bounding set) and no_new_privs, before the interpreter starts:
+    bwrap runs as root (it must read what it shows), the example never does."""
+    if not identity.switch:
+        return []
+    setpriv = shutil.which("setpriv") or "setpriv"
+    return [setpriv, f"--reuid={identity.uid}", f"--regid={identity.gid}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
 
 
-def _under(path: str, roots: Iterable[str]) -> bool:
-    return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
-
-
-def bwrap_command(
-    bwrap: str,
-    scratch: Path,
-    readable: Sequence[Path | str],
-    network: bool,
-    as_root: bool = False,
-) -> list[str]:
-    """The bwrap argument list (to be followed by the command to run).
-
-    ``as_root``: docvalidate runs as root and examples must run as another user (no pids
-    cgroup to cap their processes). A user namespace would map them to the real root, which
-    the kernel exempts from RLIMIT_NPROC, so instead the worker drops to an unprivileged user
-    inside the other namespaces (see worker.py).
-    """
-    hidden = hidden_roots()
+def _namespaces(as_root: bool, network: bool) -> list[str]:
+    """As another user, bwrap makes a user namespace (it maps our user to itself, and gives
+    the sandbox a process count of its own). As root it must not: a user namespace would map
+    the example to host root; the example becomes an unprivileged host user instead."""
     if as_root:
-        argv = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-uts",
+        argv = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-uts",
                 "--unshare-cgroup-try"]
         if not network:
             argv.append("--unshare-net")
     else:
-        argv = [bwrap, "--unshare-all"]
+        # --disable-userns: no nested user namespace either, in which the example would hold
+        # capabilities (over its own namespaces only, but still).
+        argv = ["bwrap", "--unshare-all", "--disable-userns"]
         if network:
             argv.append("--share-net")
-    argv += ["--die-with-parent", "--new-session", "--ro-bind", "/", "/",
-             "--dev", "/dev", "--proc", "/proc"]
-    for root in hidden:
-        argv += ["--perms", "0755", "--tmpfs", root]
-    # Put back, read-only, what examples may read from inside the hidden folders; the folders
-    # leading to them must be traversable by an unprivileged user.
-    made: set[str] = set()
-    for path in dict.fromkeys(os.path.realpath(str(p)) for p in readable):
-        if not (_under(path, hidden) and os.path.exists(path)):
-            continue
-        root = next(r for r in hidden if _under(path, [r]))
-        parent = os.path.dirname(path)
-        missing = []
-        while parent != root and _under(parent, [root]) and parent not in made:
+    return [*argv, "--die-with-parent", "--new-session"]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a session's folders are on the host, and where the sandbox shows them."""
+
+    copy: Path  # the session's copy of the project (host)
+    root: Path  # the project's real path: where the copy is shown
+    home: Path  # the session's home (host and sandbox)
+    shared: tuple[str, ...] = ()  # paths relative to root not copied: shown read-only
+    accounts: tuple[Path, Path] | None = None  # passwd and group to show, for our users
+
+
+def bwrap_command(bwrap: str, layout: Layout, readable: Sequence[Path | str], network: bool,
+                  as_root: bool) -> list[str]:
+    """The bwrap argument list (to be followed by the command to run)."""
+    argv = _namespaces(as_root, network)
+    argv[0] = bwrap
+    covered = []
+    for name in SYSTEM:
+        host = Path("/", name)
+        if host.is_symlink():
+            argv += ["--symlink", os.readlink(host), str(host)]
+        elif host.is_dir():
+            argv += ["--ro-bind", str(host), str(host)]
+            covered.append(str(host))
+    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "0755", "--dir", "/var"]
+    for folder in EMPTY:
+        argv += ["--perms", "1777", "--tmpfs", folder]
+    argv += ["--symlink", "../run", "/var/run"]
+    if layout.accounts is not None:
+        passwd, group = layout.accounts
+        argv += ["--ro-bind", str(passwd), "/etc/passwd", "--ro-bind", str(group), "/etc/group"]
+    made = {*covered, "/var", *EMPTY}
+    root = str(layout.root)
+
+    def show(path: str, *how: str) -> None:
+        # The folders leading to it must be traversable by the example's user.
+        parent, missing = os.path.dirname(path), []
+        while parent != "/" and parent not in made and not _under(parent, covered):
             missing.append(parent)
             parent = os.path.dirname(parent)
         for folder in reversed(missing):
-            argv += ["--perms", "0755", "--dir", folder]
+            argv.extend(["--perms", "0755", "--dir", folder])
             made.add(folder)
-        argv += ["--ro-bind", path, path]
-    argv += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
+        argv.extend([*how, path])
+        made.add(path)
+
+    for path in _readable(readable, covered, root):
+        show(path, "--ro-bind", path)
+    show(root, "--bind", str(layout.copy))
+    for rel in layout.shared:
+        original = str(layout.root / rel)
+        if os.path.lexists(original) and not os.path.islink(original):
+            argv += ["--ro-bind", original, original]
+    show(str(layout.home), "--bind", str(layout.home))
+    argv += ["--chdir", root]
     return argv
 
 
-def readable_by_others(paths: Iterable[str]) -> str | None:
-    """The first of ``paths`` (or a folder above it) that a user other than its owner cannot
-    read, else None: an unprivileged user could then not run the interpreter."""
-    for path in paths:
-        if not os.path.exists(path):
+def _readable(paths: Iterable[Path | str], covered: Sequence[str], root: str) -> list[str]:
+    """The paths to show read-only: existing, not already shown, never ``/`` nor a folder
+    holding home folders, and never the project root (its copy is shown there instead)."""
+    private = [p for p in (*PRIVATE, os.path.expanduser("~")) if p and p != "/"]
+    chosen: list[str] = []
+    for raw in dict.fromkeys(os.path.realpath(str(p)) for p in paths):
+        if raw == "/" or not os.path.exists(raw) or _under(raw, covered):
             continue
-        current = os.path.realpath(path)
-        while True:
-            mode = os.stat(current).st_mode
-            needed = (stat.S_IXOTH | stat.S_IROTH) if current == os.path.realpath(path) \
-                else stat.S_IXOTH
-            if stat.S_ISDIR(mode) and mode & needed != needed:
-                return current
-            if not stat.S_ISDIR(mode) and not mode & stat.S_IROTH:
-                return current
-            parent = os.path.dirname(current)
-            if parent == current:
-                break
-            current = parent
-    return None
+        if any(_under(home, [raw]) for home in private):
+            continue  # it would show whole home folders
+        if _under(raw, [root]):
+            continue  # inside the project: the session's copy is shown there
+        chosen.append(raw)
+    # Shallow first, so that a deeper path is mounted on top of the one holding it.
+    return sorted(chosen, key=lambda p: p.count("/"))
+
+
+def _under(path: str, roots: Iterable[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+PROBE = ("import sys, json; print(json.dumps({'version': list(sys.version_info[:2]), "
+         "'paths': [sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]}))")
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """What the examples' interpreter told us about itself."""
+
+    python: str
+    version: tuple[int, int]
+    paths: tuple[str, ...]  # folders it needs to read: its prefixes and its sys.path
+
+
+def own_interpreter(python: str) -> Interpreter | None:
+    """The interpreter running docvalidate, when ``python`` is it: no need to ask."""
+    if Path(python).resolve() != Path(sys.executable).resolve():
+        return None
+    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]
+    return Interpreter(python, (sys.version_info[0], sys.version_info[1]),
+                       _absolute(python, paths))
+
+
+def parse_probe(python: str, output: str) -> Interpreter:
+    """Read what PROBE printed; ValueError when it is not that."""
+    data = json.loads(output.strip().splitlines()[-1])
+    version = data["version"]
+    paths = data["paths"]
+    if (not isinstance(version, list) or len(version) != 2
+            or not all(isinstance(v, int) for v in version)
+            or not isinstance(paths, list) or not all(isinstance(p, str) for p in paths)):
+        raise ValueError("unexpected answer")
+    return Interpreter(python, (version[0], version[1]), _absolute(python, paths))
+
+
+def _absolute(python: str, paths: list[str]) -> tuple[str, ...]:
+    found = [*paths, str(Path(python).parent.parent), str(Path(python).resolve().parent.parent)]
+    return tuple(p for p in dict.fromkeys(found) if p and os.path.isabs(p))
+
+
+def interpreter_folders(python: str) -> tuple[str, ...]:
+    """What the probe itself needs to see: the interpreter's folder trees (as named, and with
+    links resolved)."""
+    return _absolute(python, [])

@@ -1,17 +1,32 @@
-"""The program that runs examples inside the child interpreter.
+"""The program that runs examples, in the examples' own interpreter, inside whatever sandbox the
+backend made. Every backend runs this same program.
 
-It is executed as a script (``python worker.py FD``) by whatever interpreter the user
+It is executed as a script (``python worker.py FD [--reaper]``) by whatever interpreter the user
 configured, so it imports nothing from docvalidate and only cheap standard modules at start-up.
-It runs one session: the blocks of the job read from stdin (JSON), in order, in one fresh
-``__main__`` namespace, in the current directory (the scratch folder the parent made).
-Protocol: JSON-line events on file descriptor FD: ``{"e": "start", "b": j}`` before block j,
-``{"e": "end", "b": j, ...}`` after it.
+
+Protocol, over the socket on file descriptor FD (one JSON object per line, both ways):
+
+* docvalidate sends ``{"t": "setup", ...}``; the worker applies the limits and answers
+  ``{"t": "ready"}``;
+* for each block, docvalidate sends ``{"t": "run", "b": j, "n": NONCE, ...}`` and the worker
+  answers ``{"t": "end", "b": j, "n": NONCE, ...}``; the next block is sent only after that;
+* end of input: the worker exits.
+
+docvalidate times every block itself, accepts each answer once and in order, and only from
+this process (the kernel tells it who wrote each byte). The nonce is new for every block, so a
+blind write of a forged answer is caught. A stack dump is asked for with SIGUSR2 when a block
+runs out of time; faulthandler writes it to the worker's own stderr, which docvalidate reads.
+
+With ``--reaper`` (a plain process, no sandbox), the process docvalidate started stays behind as
+a small supervisor: it is what an example sees as its parent, and once the worker is gone it
+kills whatever the examples left running.
 """
 
 import builtins
 import faulthandler
 import json
 import os
+import signal
 import sys
 import time
 import types
@@ -19,14 +34,115 @@ import types
 _TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, without importing ast
 _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE
 _THIS = os.path.abspath(__file__)
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_CHILD_SUBREAPER = 36
+_MAX_FRAME = 64 * 1024 * 1024  # what docvalidate sends: the document and one block
+_DETAIL = 64 * 1024  # characters kept of an exception message or exception_only
+_TRACEBACK = 256 * 1024  # characters kept of a traceback (its end)
+_MRO = 64  # classes kept of an exception's MRO
+
+
+class _Channel:
+    """Line-framed JSON over the socket docvalidate gave us."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.buffer = bytearray()
+
+    def send(self, message):
+        data = (json.dumps(message) + "\n").encode("ascii")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view):]
+
+    def receive(self):
+        """The next message, or None at the end of input."""
+        while True:
+            end = self.buffer.find(b"\n")
+            if end >= 0:
+                line = bytes(self.buffer[:end])
+                del self.buffer[:end + 1]
+                return json.loads(line)
+            if len(self.buffer) > _MAX_FRAME:
+                raise ValueError("frame too large")
+            chunk = os.read(self.fd, 1 << 20)
+            if not chunk:
+                return None
+            self.buffer += chunk
+
+
+def _prctl(option, value):
+    """prctl(2) through ctypes; False when it cannot be called here."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(option, value, 0, 0, 0) == 0
+    except (ImportError, OSError, AttributeError):
+        return False
+
+
+def _reap(worker, kill_uid):
+    """The supervisor: wait for the worker, then kill every process the examples left behind
+    (they were re-parented to us, the subreaper), and exit as the worker did."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            _, status = os.waitpid(worker, 0)
+            break
+        except InterruptedError:
+            continue
+    if kill_uid:
+        # We run as a user of our own for this session: every process of that user is the
+        # session's, wherever it went.
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+    while True:
+        children = _children()
+        if not children:
+            break
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            break
+        time.sleep(0.001)
+    if os.WIFSIGNALED(status):
+        os._exit(128 + os.WTERMSIG(status))
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def _children():
+    me = os.getpid()
+    found = []
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open("/proc/self/task/%s/children" % tid) as f:
+                found.extend(int(pid) for pid in f.read().split())
+        except OSError:
+            pass
+    return [pid for pid in found if pid != me]
 
 
 def _capture_file():
     if hasattr(os, "memfd_create"):
-        return os.memfd_create("docvalidate-capture")
+        return os.memfd_create("docvalidate-capture", os.MFD_CLOEXEC)
     import tempfile
 
-    return os.dup(tempfile.TemporaryFile().fileno())
+    fd = os.dup(tempfile.TemporaryFile().fileno())
+    os.set_inheritable(fd, False)
+    return fd
 
 
 def _read_capture(fd, cap):
@@ -60,6 +176,14 @@ def _doc_lines(text):
     return [line + "\n" for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
 
 
+def _cut(text, size, keep_end=False):
+    if len(text) <= size:
+        return text
+    if keep_end:
+        return "[... %d characters cut ...]\n" % (len(text) - size) + text[-size:]
+    return text[:size] + " [... %d characters cut]" % (len(text) - size)
+
+
 def _describe(exc, filename, doc_text):
     import linecache
     import traceback
@@ -75,15 +199,23 @@ def _describe(exc, filename, doc_text):
         if walk.tb_frame.f_code.co_filename == filename:
             line = walk.tb_lineno
         walk = walk.tb_next
-    message = str(exc)
+    try:
+        message = str(exc)
+    except BaseException:  # an exception whose __str__ fails still failed the example
+        message = "<%s: str() failed>" % type(exc).__name__
     if isinstance(exc, SyntaxError) and exc.filename == filename:
         line = exc.lineno
-        message = exc.msg
-    text = "".join(traceback.format_exception(type(exc), exc, tb))
-    only = "".join(traceback.format_exception_only(type(exc), exc))
-    mro = [f"{c.__module__}.{c.__qualname__}" for c in type(exc).__mro__]
-    return {"type": type(exc).__name__, "message": message, "line": line,
-            "traceback": text, "mro": mro, "exception_only": only}
+        message = str(exc.msg)
+    try:
+        text = "".join(traceback.format_exception(type(exc), exc, tb))
+        only = "".join(traceback.format_exception_only(type(exc), exc))
+    except BaseException:
+        text = only = "%s: %s\n" % (type(exc).__name__, message)
+    mro = ["%s.%s" % (c.__module__, c.__qualname__) for c in type(exc).__mro__][:_MRO]
+    return {"type": type(exc).__name__, "message": _cut(message, _DETAIL),
+            "line": line if isinstance(line, int) else None,
+            "traceback": _cut(text, _TRACEBACK, keep_end=True),
+            "mro": mro, "exception_only": _cut(only, _DETAIL)}
 
 
 def _run(source, filename, namespace, mode="exec"):
@@ -113,7 +245,30 @@ def _stdout_size(fd):
     return os.fstat(fd).st_size
 
 
-def _tracing_print(filename, records):
+class _Budget:
+    """What the detailed records of one block (print calls, statement outputs) may hold in
+    all, so that an answer stays within what docvalidate accepts. Each record also costs a
+    little for itself, so a million empty prints cannot make the answer huge either."""
+
+    RECORD = 16
+
+    def __init__(self, size):
+        self.left = size
+        self.dropped = 0
+
+    def take(self, text):
+        """``text``, cut to what is left, or None when nothing is left at all."""
+        if self.left < self.RECORD:
+            self.dropped += len(text)
+            return None
+        self.left -= self.RECORD
+        kept = text[:self.left]
+        self.dropped += len(text) - len(kept)
+        self.left -= len(kept)
+        return kept
+
+
+def _tracing_print(filename, records, budget):
     """A print() that also records what it wrote to stdout and the document line it was
     called from, for checking ``#>`` comments."""
     import io
@@ -129,7 +284,9 @@ def _tracing_print(filename, records):
         frame = sys._getframe(1)
         while frame is not None and frame.f_code.co_filename != filename:
             frame = frame.f_back
-        records.append([frame.f_lineno if frame is not None else None, buffer.getvalue()])
+        kept = budget.take(buffer.getvalue())
+        if kept is not None:
+            records.append([frame.f_lineno if frame is not None else None, kept])
         sys.stdout.write(buffer.getvalue())
         if kwargs.get("flush"):
             sys.stdout.flush()
@@ -137,12 +294,24 @@ def _tracing_print(filename, records):
     return real, print
 
 
-def _drop_privileges(uid):
-    """Become an unprivileged user (docvalidate runs as root inside a sandbox without a user
-    namespace): the kernel applies RLIMIT_NPROC to it, and it owns nothing outside scratch."""
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
+def _own_tasks():
+    """Processes and threads of our user now (RLIMIT_NPROC counts every one of them)."""
+    uid, count = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % entry) as f:
+                status = f.read()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        try:
+            if int(fields["Uid"].split()[0]) == uid:
+                count += int(fields["Threads"])
+        except (KeyError, ValueError, IndexError):
+            continue
+    return count
 
 
 def _limit(limits):
@@ -159,10 +328,14 @@ def _limit(limits):
         ("RLIMIT_NOFILE", limits["open_files"]),
         ("RLIMIT_CORE", 0),
     ]
-    # The kernel does not apply RLIMIT_NPROC to root. For another user it counts every process
-    # of that user, so it is set only when no pids cgroup gives this session its own count.
-    if os.geteuid() != 0 and limits["nproc"]:
+    # RLIMIT_NPROC counts every process of the user (in the user namespace). "exact": the user
+    # (or namespace) is this session's alone; "relative": it is shared with the developer's
+    # other programs, so the limit is what they run now plus ours; None: a cgroup counts.
+    nproc = limits["nproc"]
+    if nproc == "exact":
         wanted.append(("RLIMIT_NPROC", limits["processes"]))
+    elif nproc == "relative":
+        wanted.append(("RLIMIT_NPROC", _own_tasks() + limits["processes"]))
     for name, value in wanted:
         kind = getattr(resource, name, None)
         if kind is None:
@@ -180,15 +353,7 @@ def _limit(limits):
             pass
 
 
-def main():
-    out = os.fdopen(int(sys.argv[1]), "wb", buffering=0)
-    job = json.loads(sys.stdin.buffer.read())
-    if job.get("user") is not None:
-        _drop_privileges(job["user"])
-    _limit(job["limits"])
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
+def _session(channel, job, diagnostics):
     filename, doc_text, cap = job["filename"], job["doc"], job["max_output"]
     # Running a script puts its folder first on sys.path: our own modules must never shadow the
     # user's (a project with a `base.py`), so that entry goes and the project root comes first.
@@ -197,33 +362,25 @@ def main():
     if job["root"] not in sys.path:
         sys.path.insert(0, job["root"])
     out_fd, err_fd = _capture_file(), _capture_file()
-    # Our own stderr goes to the parent's diagnostics file: a block that is about to hit its
-    # timeout dumps its stack there, so the parent can say which line was running.
-    diagnostics = os.fdopen(os.dup(2), "w")
-
-    def send(message):
-        out.write((json.dumps(message) + "\n").encode("utf-8"))
-
     module = types.ModuleType("__main__")
     module.__file__ = filename
     sys.modules["__main__"] = module
     namespace = module.__dict__
-    for b, block in enumerate(job["blocks"]):
+    channel.send({"t": "ready"})
+    while True:
+        block = channel.receive()
+        if block is None:
+            return
         _flush()
         _reset_capture(out_fd)
         _reset_capture(err_fd)
         os.dup2(out_fd, 1)
         os.dup2(err_fd, 2)
-        send({"e": "start", "b": b})
-        timeout = block["timeout"]
-        # Capped: faulthandler overflows on absurd timeouts (the parent enforces the real one).
-        dump_after = min(max(timeout * 0.9, timeout - 0.25), 86400.0)
-        faulthandler.dump_traceback_later(dump_after, file=diagnostics)
         prints, statements = [], []
+        budget = _Budget(cap)
         real_print = None
         if block["trace_prints"]:
-            real_print, builtins.print = _tracing_print(filename, prints)
-        started = time.perf_counter()
+            real_print, builtins.print = _tracing_print(filename, prints, budget)
         error = None
         if block["statements"] is None:
             error = _guarded(lambda src=block["source"]: _run(src, filename, namespace),
@@ -237,20 +394,48 @@ def main():
                     lambda st=statement: _run(st["source"], filename, namespace, "single"),
                     filename, doc_text)
                 after = _stdout_size(out_fd)
-                output = os.pread(out_fd, min(after - before, cap), before)
-                statements.append({"output": output.decode("utf-8", "replace"),
-                                   "error": failure})
-        duration = time.perf_counter() - started
-        faulthandler.cancel_dump_traceback_later()
+                output = os.pread(out_fd, max(0, min(after - before, cap)), before)
+                kept = budget.take(output.decode("utf-8", "replace"))
+                statements.append({"output": kept or "", "error": failure})
         if real_print is not None:
             builtins.print = real_print
         _flush()
         stdout, out_dropped = _read_capture(out_fd, cap)
         stderr, err_dropped = _read_capture(err_fd, cap)
-        send({"e": "end", "b": b, "error": error, "duration": duration,
-              "stdout": stdout, "stderr": stderr,
-              "stdout_dropped": out_dropped, "stderr_dropped": err_dropped,
-              "prints": prints, "statements": statements})
+        channel.send({"t": "end", "b": block["b"], "n": block["n"], "error": error,
+                      "stdout": stdout, "stderr": stderr,
+                      "stdout_dropped": out_dropped, "stderr_dropped": err_dropped,
+                      "prints": prints, "statements": statements,
+                      "detail_dropped": budget.dropped})
+
+
+def main():
+    fd = int(sys.argv[1])
+    os.set_inheritable(fd, False)  # programs an example runs never get the channel
+    # Nothing an example runs may gain privileges (setuid programs, file capabilities).
+    if not _prctl(_PR_SET_NO_NEW_PRIVS, 1):
+        sys.stderr.write("docvalidate: cannot set no_new_privs (prctl through ctypes)\n")
+        sys.exit(3)
+    if "--reaper" in sys.argv[2:]:
+        _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+        worker = os.fork()
+        if worker:
+            os.close(fd)
+            _reap(worker, "--kill-uid" in sys.argv[2:])
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    channel = _Channel(fd)
+    job = channel.receive()
+    if job is None or job.get("t") != "setup":
+        sys.exit(4)
+    _limit(job["limits"])
+    # Our own stderr goes to docvalidate's diagnostics pipe; a stack dump is written there when
+    # docvalidate asks for one (a block ran out of time), so it can say which line was running.
+    diagnostics = os.fdopen(os.dup(2), "w")
+    os.set_inheritable(diagnostics.fileno(), False)
+    faulthandler.register(signal.SIGUSR2, file=diagnostics, all_threads=True, chain=False)
+    _session(channel, job, diagnostics)
 
 
 if __name__ == "__main__":

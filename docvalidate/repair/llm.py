@@ -26,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import jinja2
 import openai
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markdown_it import MarkdownIt
 from openai.types.chat import ChatCompletionMessageParam
 
@@ -305,14 +306,18 @@ def _client(settings: LLMSettings) -> openai.OpenAI:
 
 
 def _template_env(folder: Path | None) -> jinja2.Environment:
-    """Templates from the project's folder first, then the package's; loaded now to fail early."""
+    """Templates from the project's folder first, then the package's; loaded now to fail early.
+
+    A project's templates are data, not code: they render in Jinja2's immutable sandbox, where
+    ``{{ cycler.__init__.__globals__.os.popen(...) }}`` is a SecurityError, not a shell
+    command run inside docvalidate while the API key is in its environment."""
     search: list[Path] = []
     if folder is not None:
         if not folder.is_dir():
             raise ConfigError(f"prompt templates folder {folder} does not exist")
         search.append(folder)
     search.append(PACKAGE_TEMPLATES)
-    env = jinja2.Environment(
+    env = ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader([str(p) for p in search]),
         autoescape=False,  # prompts are plain text, not HTML
         undefined=jinja2.StrictUndefined,  # a misspelt variable is an error, not a silent hole

@@ -1,0 +1,276 @@
+"""The worker protocol's client: the only place where what a worker says becomes a BlockRun.
+
+It sits above the backends (which only start the worker, move bytes and kill it) and is the
+same for every backend. It sends one block at a time, times it itself, and accepts exactly one
+answer per block, in order, carrying that block's nonce; anything else from the channel ends
+the session as a failure, never as a pass. Frames are size-capped by the transport.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+from docvalidate.backends.base import (
+    Backend,
+    BackendError,
+    BlockRun,
+    Connection,
+    Job,
+    Limits,
+    StatementRun,
+)
+from docvalidate.model import ErrorInfo
+
+STARTUP_TIMEOUT = 60.0  # seconds for the interpreter to start and say it is ready
+FORGED = ("the example wrote into docvalidate's result channel and corrupted it; the session "
+          "was stopped")
+
+
+def max_frame(max_output: int) -> int:
+    """The largest answer a worker may send: what it captures for one block (stdout, stderr
+    and the detailed print and statement records, each at most ``max_output`` characters),
+    JSON-escaped at worst six bytes a character, plus the capped exception details."""
+    return 18 * max_output + 4 * 1024 * 1024
+
+
+def run_job(backend: Backend, job: Job) -> Iterator[BlockRun]:
+    """Run the job's blocks in order, yielding one BlockRun per finished block; after a
+    ``fatal`` BlockRun (the interpreter is gone or cannot be trusted) nothing more is
+    yielded."""
+    try:
+        with backend.connect(job) as conn:
+            yield from _Session(backend, conn, job).run()
+    except BackendError as exc:
+        yield _fatal(0, "WorkerError", str(exc))
+
+
+class _Session:
+    def __init__(self, backend: Backend, conn: Connection, job: Job) -> None:
+        self.backend, self.conn, self.job = backend, conn, job
+
+    def run(self) -> Iterator[BlockRun]:
+        job = self.job
+        self.conn.send(_frame({
+            "t": "setup",
+            "filename": job.filename,
+            "doc": job.doc,
+            "root": self.conn.project,
+            "max_output": job.max_output,
+            "limits": {**_limits(job.limits), "nproc": self.conn.process_count},
+        }))
+        ready = self._wait(time.monotonic() + STARTUP_TIMEOUT, None)
+        if isinstance(ready, BlockRun):
+            yield ready
+            return
+        if ready.get("t") != "ready":
+            yield _fatal(0, "WorkerError", FORGED)
+            return
+        for index, block in enumerate(job.blocks):
+            nonce = secrets.token_hex(16)
+            self.conn.send(_frame({
+                "t": "run", "b": index, "n": nonce,
+                "source": block.source,
+                "trace_prints": block.trace_prints,
+                "statements": None if block.statements is None else [
+                    {"source": st.source, "line": st.line} for st in block.statements],
+            }))
+            started = time.monotonic()
+            answer = self._wait(started + block.timeout, index)
+            if isinstance(answer, BlockRun):
+                yield answer
+                return
+            try:
+                if answer["t"] != "end" or answer["b"] != index or answer["n"] != nonce:
+                    raise ValueError("out of order")
+                run = _block_run(index, answer, time.monotonic() - started)
+            except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+                yield _fatal(index, "WorkerError", FORGED)
+                return
+            if not self.conn.supervisor_alive():
+                yield replace(run, fatal=True, error=ErrorInfo(
+                    "WorkerCrashed", "the example killed the process that supervises its "
+                    "session; the session was stopped"))
+                return
+            yield name_limit(run, job.limits)
+
+    def _wait(self, deadline: float, block: int | None) -> dict[str, Any] | BlockRun:
+        """The next message, or the fatal BlockRun that says why there is none."""
+        received = self.conn.receive(deadline)
+        at = block or 0
+        if received.kind == "frame":
+            try:
+                message = json.loads(received.data)
+            except ValueError:
+                return _fatal(at, "WorkerError", FORGED)
+            if not isinstance(message, dict):
+                return _fatal(at, "WorkerError", FORGED)
+            return message
+        if received.kind == "forged":
+            return _fatal(at, "WorkerError", f"{FORGED} ({received.detail})")
+        if received.kind == "cancelled":
+            return _fatal(at, "Cancelled", "the run was stopped")
+        if received.kind == "timeout":
+            if block is None:
+                return _fatal(0, "WorkerError", "the Python interpreter did not start within "
+                              f"{STARTUP_TIMEOUT:g} s")
+            return self._timeout(block)
+        return self._crashed(block)
+
+    def _timeout(self, block: int) -> BlockRun:
+        seconds = self.job.blocks[block].timeout
+        stack = self.conn.stack()
+        return BlockRun(block, fatal=True, error=ErrorInfo(
+            type="Timeout",
+            message=f"the example did not finish within {seconds:g} s (raise the limit with "
+            "config 'timeout' or <!-- docvalidate: timeout=N -->)",
+            line=running_line(stack, self.job.filename),
+            traceback=stack,
+        ))
+
+    def _crashed(self, block: int | None) -> BlockRun:
+        code, tail = self.conn.exit_status()
+        limits = self.job.limits
+        if code == -signal.SIGXCPU:
+            return _fatal(block or 0, "CPULimit", "the example used more than "
+                          f"{limits.cpu_seconds} s of CPU time (config limit_cpu_seconds)")
+        if code is None:
+            how = "ended"
+        elif code < 0:
+            how = f"was killed by signal {_signal_name(-code)}"
+        else:
+            how = f"exited with code {code}"
+        if block is None:
+            message = f"the Python interpreter {how} before running the example"
+        else:
+            message = f"the Python process running this example {how}"
+        if tail:
+            message += f": {tail.splitlines()[-1]}"
+        kind = "WorkerError" if block is None else "WorkerCrashed"
+        return _fatal(block or 0, kind, message, tail)
+
+
+def _frame(message: dict[str, Any]) -> bytes:
+    return (json.dumps(message) + "\n").encode("ascii")
+
+
+def _limits(limits: Limits) -> dict[str, Any]:
+    return {
+        "cpu": limits.cpu_seconds,
+        "memory": limits.memory_mb * 1024 * 1024,
+        "processes": limits.processes,
+        "file_size": limits.file_size_mb * 1024 * 1024,
+        "open_files": limits.open_files,
+    }
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+def running_line(stack: str, filename: str) -> int | None:
+    """The innermost line of the document in a faulthandler dump of the main thread (the one
+    running the example; most recent call first)."""
+    marker = f'File "{filename}", line '
+    for section in _thread_sections(stack):
+        for line in section:
+            at = line.find(marker)
+            if at >= 0:
+                digits = line[at + len(marker):].split(" ", 1)[0]
+                if digits.isdigit():
+                    return int(digits)
+    return None
+
+
+def _thread_sections(stack: str) -> list[list[str]]:
+    """The dump split per thread, the one running the worker's loop (the main thread) first."""
+    sections: list[list[str]] = []
+    for line in stack.splitlines():
+        if line.startswith(("Thread 0x", "Current thread 0x")) or not sections:
+            sections.append([])
+        sections[-1].append(line)
+    return sorted(sections, key=lambda s: not any("worker.py" in line for line in s))
+
+
+def _fatal(block: int, kind: str, message: str, detail: str = "") -> BlockRun:
+    return BlockRun(block=block, fatal=True,
+                    error=ErrorInfo(type=kind, message=message, traceback=detail))
+
+
+def _block_run(block: int, event: dict[str, Any], duration: float) -> BlockRun:
+    """The BlockRun of an "end" event; a malformed event raises (KeyError, TypeError, ...)."""
+    return BlockRun(
+        block=block,
+        error=_error(event["error"]),
+        stdout=_text(event["stdout"]),
+        stderr=_text(event["stderr"]),
+        stdout_dropped=_count(event["stdout_dropped"]),
+        stderr_dropped=_count(event["stderr_dropped"]),
+        duration=duration,
+        prints=tuple((None if line is None else _count(line), _text(text))
+                     for line, text in event["prints"]),
+        statements=tuple(
+            StatementRun(_text(st["output"]), _error(st["error"])) for st in event["statements"]
+        ),
+    )
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TypeError(value)
+    return value
+
+
+def _error(data: dict[str, Any] | None) -> ErrorInfo | None:
+    if data is None:
+        return None
+    line = data["line"]
+    return ErrorInfo(type=_text(data["type"]), message=_text(data["message"]),
+                     line=None if line is None else _count(line),
+                     traceback=_text(data["traceback"]),
+                     mro=tuple(_text(name) for name in data["mro"]),
+                     exception_only=_text(data["exception_only"]))
+
+
+def name_limit(run: BlockRun, limits: Limits) -> BlockRun:
+    """An error caused by one of our limits gets a type and message that say so."""
+    error = run.error
+    if error is None:
+        return run
+    if error.type == "MemoryError":
+        error = replace(error, type="MemoryLimit", message="the example ran out of memory "
+                        f"(limited to {limits.memory_mb} MiB; config limit_memory_mb)")
+    elif "[Errno 27]" in error.exception_only:  # EFBIG: RLIMIT_FSIZE
+        size = limits.file_size_mb * 1024 * 1024
+        if max(len(run.stdout) + run.stdout_dropped,
+               len(run.stderr) + run.stderr_dropped) >= size:
+            error = replace(error, type="OutputLimit", message="the example printed more "
+                            f"than {limits.file_size_mb} MiB (config limit_file_size_mb); "
+                            "output beyond the capture limit was dropped")
+        else:
+            error = replace(error, type="FileSizeLimit", message="the example wrote a "
+                            f"file larger than {limits.file_size_mb} MiB (config "
+                            "limit_file_size_mb)")
+    elif (("[Errno 11]" in error.exception_only and "fork" in error.traceback)  # EAGAIN
+          or "can't start new thread" in error.exception_only):
+        error = replace(error, type="ProcessLimit", message="the example started more "
+                        f"than {limits.processes} processes or threads (config "
+                        "limit_processes)")
+    elif "[Errno 24]" in error.exception_only:  # EMFILE: RLIMIT_NOFILE
+        error = replace(error, type="OpenFilesLimit", message="the example opened more "
+                        f"than {limits.open_files} files (config limit_open_files)")
+    return replace(run, error=error)

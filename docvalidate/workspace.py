@@ -1,0 +1,173 @@
+"""The project files a session sees: its own copy, so that examples may read and overwrite
+project files by relative path while the project on disk stays as it was.
+
+A project is listed once per run (:func:`survey`); each session then gets a fresh copy of what
+the listing says to copy (:func:`materialize`). What is not worth copying — version control,
+virtual environments, caches, built sites, very large files, anything past the caps — is
+``shared``: a backend that can show it read-only (the sandbox binds it) does so, one that
+cannot leaves it out, so that no write can reach the real files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+# Folder names never copied (shared read-only where the backend can).
+SKIPPED_NAMES = frozenset({
+    ".git", ".hg", ".svn", ".bzr", ".jj", "node_modules", "__pycache__", ".mypy_cache",
+    ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".hypothesis", ".cache", ".eggs",
+    "site", ".venv", "venv", ".ci-venv", ".idea", ".vscode",
+})
+MAX_FILE = 8 * 1024 * 1024  # bytes: a larger file is shared, not copied
+MAX_TOTAL = 32 * 1024 * 1024  # bytes copied per session at most
+MAX_ENTRIES = 2000  # files, folders and links copied per session at most
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str  # relative to the project root, "/"-separated
+    kind: str  # "dir" | "file" | "link"
+    mode: int = 0o644
+    size: int = 0
+    target: str = ""  # links: where the copy's link points
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What a session's copy of one project holds."""
+
+    root: Path
+    entries: tuple[Entry, ...]  # in creation order (a folder before what it holds)
+    shared: tuple[str, ...]  # relative paths not copied
+    size: int  # bytes copied per session
+
+    def describe(self) -> str:
+        files = sum(1 for e in self.entries if e.kind == "file")
+        text = f"{self.root}: {files} files ({self.size / 1024:.0f} KiB) copied per session"
+        if self.shared:
+            text += f"; not copied: {', '.join(self.shared[:8])}"
+            if len(self.shared) > 8:
+                text += f" and {len(self.shared) - 8} more"
+        return text
+
+
+def survey(root: Path, max_file: int = MAX_FILE, max_total: int = MAX_TOTAL,
+           max_entries: int = MAX_ENTRIES) -> Survey:
+    """List what to copy of ``root`` (top-down; a folder that would cross a cap is shared
+    whole, so the caps never leave a folder half copied)."""
+    entries: list[Entry] = []
+    shared: list[str] = []
+    total = 0
+
+    def walk(folder: Path, rel: str) -> None:
+        nonlocal total
+        try:
+            children = sorted(os.scandir(folder), key=lambda d: d.name)
+        except OSError:
+            return
+        planned: list[Entry] = []
+        subfolders: list[tuple[Path, str]] = []
+        size = 0
+        for child in children:
+            path = f"{rel}{child.name}"
+            try:
+                info = child.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISLNK(info.st_mode):
+                planned.append(Entry(path, "link", target=_link_target(root, Path(child.path))))
+            elif stat.S_ISDIR(info.st_mode):
+                if child.name in SKIPPED_NAMES or (Path(child.path) / "pyvenv.cfg").exists():
+                    shared.append(path)
+                else:
+                    subfolders.append((Path(child.path), path))
+            elif stat.S_ISREG(info.st_mode):
+                if info.st_size > max_file:
+                    shared.append(path)
+                else:
+                    planned.append(Entry(path, "file", stat.S_IMODE(info.st_mode), info.st_size))
+                    size += info.st_size
+            # sockets, FIFOs, devices: never copied, never shared
+        if total + size > max_total or len(entries) + len(planned) > max_entries:
+            if rel:
+                shared.append(rel.rstrip("/"))  # whole: a folder is never half copied
+                return
+            # The root itself is always a folder of the session's own (new files go there);
+            # what of its own files does not fit is shared one by one.
+            for entry in planned:
+                if (entry.kind == "file" and total + entry.size <= max_total
+                        and len(entries) < max_entries):
+                    entries.append(entry)
+                    total += entry.size
+                elif entry.kind == "file":
+                    shared.append(entry.path)
+                else:
+                    entries.append(entry)
+            planned, size = [], 0
+        if rel:
+            entries.append(Entry(rel.rstrip("/"), "dir", _dir_mode(folder)))
+        entries.extend(planned)
+        total += size
+        for path, name in subfolders:
+            walk(path, f"{name}/")
+
+    walk(root, "")
+    return Survey(root, tuple(entries), tuple(shared), total)
+
+
+def _dir_mode(folder: Path) -> int:
+    try:
+        return stat.S_IMODE(folder.stat().st_mode) | 0o700
+    except OSError:
+        return 0o755
+
+
+def _link_target(root: Path, link: Path) -> str:
+    """A link into the project points into the copy (relative); any other stays as it is."""
+    target = os.readlink(link)
+    if not os.path.isabs(target):
+        return target
+    try:
+        inside = Path(target).resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        return target
+    return os.path.relpath(root / inside, link.parent)
+
+
+def materialize(found: Survey, into: Path, owner: tuple[int, int] | None = None) -> None:
+    """Copy the surveyed project into the (existing, empty) folder ``into``; ``owner``: the
+    (uid, gid) the copy must belong to, so that the examples' user may overwrite it."""
+    root = found.root
+    for entry in found.entries:
+        target = into / entry.path
+        try:
+            if entry.kind == "dir":
+                target.mkdir(mode=entry.mode)
+            elif entry.kind == "link":
+                target.symlink_to(entry.target)
+            else:
+                _copy_file(root / entry.path, target, entry.mode)
+            if owner is not None:
+                os.chown(target, *owner, follow_symlinks=False)
+        except OSError:
+            continue  # vanished or unreadable since the survey: the example will not see it
+
+
+def _copy_file(source: Path, target: Path, mode: int) -> None:
+    src = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        dst = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                      mode)
+        try:
+            while os.sendfile(dst, src, None, 1 << 30) > 0:
+                pass
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
+    with contextlib.suppress(OSError):
+        os.chmod(target, mode)  # the umask may have narrowed it
