@@ -23,6 +23,7 @@ from docvalidate.engine import Collected, check, collect
 from docvalidate.errors import DocvalidateError
 from docvalidate.model import Outcome
 from docvalidate.report.json_report import render_json, render_list_json
+from docvalidate.report.safe import harden_streams, printable
 from docvalidate.report.text import render_list, render_text
 
 
@@ -106,7 +107,7 @@ def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except DocvalidateError as exc:
-            click.echo(f"docvalidate: error: {exc}", err=True)
+            click.echo(f"docvalidate: error: {printable(str(exc), multiline=False)}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("docvalidate: interrupted; running examples were stopped", err=True)
@@ -127,6 +128,8 @@ def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.version_option(__version__, prog_name="docvalidate")
 def cli() -> None:
     """Keep the Python examples in your documentation correct."""
+    # Before any report: a character the terminal's encoding lacks must not crash one.
+    harden_streams()
 
 
 @cli.command("check")
@@ -154,11 +157,11 @@ def check_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str
     with _progress(show_bar, total) as progress:
         report = check(config, paths, progress=progress, collected=collected)
     for notice in report.notices:
-        click.echo(f"docvalidate: warning: {notice}", err=True)
+        click.echo(f"docvalidate: warning: {printable(notice, multiline=False)}", err=True)
     if fmt == "json":
         _emit(render_json(report), output)
     elif output is not None:
-        with open(output, "w", encoding="utf-8") as stream:
+        with open(output, "w", encoding="utf-8", errors="backslashreplace") as stream:
             render_text(Console(file=stream, no_color=True, width=100), report,
                         time.perf_counter() - started, verbose)
     else:
@@ -214,7 +217,7 @@ def fix_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str |
     report = fix(config, paths, llm=llm, update_output=config.update_output,
                  max_attempts=max_attempts, dry_run=dry_run)
     for notice in report.check.notices:
-        click.echo(f"docvalidate: warning: {notice}", err=True)
+        click.echo(f"docvalidate: warning: {printable(notice, multiline=False)}", err=True)
     if fmt == "json":
         _emit(render_fix_json(report), output)
     else:

@@ -12,7 +12,8 @@ from rich.text import Text
 from docvalidate.fixing import FixReport
 from docvalidate.model import ErrorInfo
 from docvalidate.repair.loop import Repair
-from docvalidate.report.json_report import render_json
+from docvalidate.report.json_report import dump_json, render_json
+from docvalidate.report.safe import printable
 
 NO_MODEL_HINT = ("configure a model to repair them with an LLM: --model NAME (or "
                  "DOCVALIDATE_MODEL) with OPENAI_API_KEY, or --llm-base-url for a local "
@@ -65,38 +66,44 @@ def render_fix_json(report: FixReport) -> str:
     })
     data["files_written"] = [{"path": f.path, "status": f.status, "message": f.message}
                              for f in report.files]
-    return json.dumps(data, indent=2)
+    return dump_json(data)
 
 
 def render_fix_text(console: Console, report: FixReport, show_diff: bool, llm: bool) -> None:
     for repair in report.repairs:
         ex = repair.task.example
+        name = printable(ex.id, multiline=False)
         if repair.status == "fixed":
-            how = repair.fixer or "earlier repairs"
+            how = printable(repair.fixer or "earlier repairs", multiline=False)
             n = len(repair.attempts)
-            console.print(Text.assemble(("FIXED ", "bold green"), (ex.id, "bold"),
-                                        f"  by {how}, {n} attempt{'s' * (n != 1)}"))
+            console.print(Text.assemble(("FIXED ", "bold green"), (name, "bold"),
+                                        f"  by {how}, {n} attempt{'s' * (n != 1)}"),
+                          soft_wrap=True)
             diff = block_diff(repair)
             if diff:
-                for line in diff.splitlines():
+                for line in printable(diff.rstrip("\n")).split("\n"):
                     style = "green" if line.startswith("+") else \
                         "red" if line.startswith("-") else ""
                     console.print(Text(line, style=style), soft_wrap=True)
         else:
             label = {"unfixed": "UNFIXED ", "skipped": "SKIPPED ", "conflict": "CONFLICT "}
-            console.print(Text.assemble((label[repair.status], "bold red"), (ex.id, "bold"),
-                                        f"  {repair.reason or ''}"), soft_wrap=True)
+            console.print(Text.assemble((label[repair.status], "bold red"), (name, "bold"),
+                                        f"  {printable(repair.reason or '', multiline=False)}"),
+                          soft_wrap=True)
             for k, attempt in enumerate(repair.attempts, 1):
                 why = attempt.rejected or (f"{attempt.error.type}: {attempt.error.message}"
                                            if attempt.error else "failed")
-                console.print(Text(f"  attempt {k} ({attempt.fixer}): {why}", style="dim"),
+                # One line per attempt, whatever the candidate raised or the model answered.
+                console.print(Text(f"  attempt {k} ({printable(attempt.fixer, multiline=False)})"
+                                   f": {printable(why, multiline=False)}", style="dim"),
                               soft_wrap=True)
     for file in report.files:
         if file.status in ("conflict", "error"):
-            console.print(Text.assemble((f"{file.path}: ", "bold"), ("error: ", "bold red"),
-                                        file.message or ""), soft_wrap=True)
+            console.print(Text.assemble((f"{printable(file.path, multiline=False)}: ", "bold"),
+                                        ("error: ", "bold red"), printable(file.message or "")),
+                          soft_wrap=True)
         elif show_diff and file.diff:
-            console.print(Text(file.diff.rstrip("\n")), soft_wrap=True)
+            console.print(Text(printable(file.diff.rstrip("\n"))), soft_wrap=True)
     fixed = sum(r.status == "fixed" for r in report.repairs)
     written = sum(f.status == "written" for f in report.files)
     console.print()

@@ -45,6 +45,17 @@ def example_entry(task: Task) -> dict[str, Any]:
     }
 
 
+def dump_json(data: Any) -> str:
+    """``data`` as JSON text that is plain printable ASCII, whatever the strings in it hold.
+
+    ``ensure_ascii`` (explicit: the report depends on it) writes every character outside
+    space..tilde as a ``\\u`` escape: controls, DEL, C1, bidi controls, lone surrogates. So
+    the text can be written to any stream or file without an encoding error, shows nothing a
+    terminal would act on, and reads back as exactly the same data.
+    """
+    return json.dumps(data, indent=2, ensure_ascii=True)
+
+
 def render_json(report: RunReport) -> str:
     examples = []
     for outcome in report.outcomes:
@@ -60,7 +71,7 @@ def render_json(report: RunReport) -> str:
             "stderr_dropped": result.stderr_dropped,
             "error": _error(result.error),
         })
-    return json.dumps({
+    return dump_json({
         "version": 1,
         "summary": {
             "passed": report.count("passed"),
@@ -71,7 +82,7 @@ def render_json(report: RunReport) -> str:
         "files": [_file(f) for f in report.files],
         "examples": examples,
         "notices": list(report.notices),
-    }, indent=2)
+    })
 
 
 def render_list_json(files: tuple[SourceFile, ...],
@@ -82,11 +93,11 @@ def render_list_json(files: tuple[SourceFile, ...],
     )
     order = {f.path: i for i, f in enumerate(files)}
     tasks.sort(key=lambda t: (order.get(t.example.path, 0), t.example.line))
-    return json.dumps({
+    return dump_json({
         "version": 1,
         "files": [_file(f) for f in files],
         "examples": [
             {**example_entry(t), "skip": t.skip,
              "error": _error(t.error)} for t in tasks
         ],
-    }, indent=2)
+    })

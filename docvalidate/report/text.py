@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.text import Text
 
 from docvalidate.model import Outcome, RunReport, Session, SourceFile
+from docvalidate.report.safe import printable
 
 CONTEXT = 3  # lines of the example shown around the failing line
 
@@ -21,7 +22,7 @@ def _failure(console: Console, outcome: Outcome, doc_lines: list[str]) -> None:
     console.print()
     header = Text()
     header.append("FAILED ", style="bold red")
-    header.append(f"{ex.path}:{where}", style="bold")
+    header.append(f"{printable(ex.path, multiline=False)}:{where}", style="bold")
     if where != ex.line:
         header.append(f" (example at line {ex.line})", style="dim")
     console.print(header, soft_wrap=True)
@@ -35,24 +36,26 @@ def _failure(console: Console, outcome: Outcome, doc_lines: list[str]) -> None:
         mark = number == where
         line = Text(f"{'>' if mark else ' '} {number:>{width}} | ",
                     style="bold red" if mark else "dim")
-        line.append(doc_lines[number - 1], style="bold" if mark else "")
+        line.append(printable(doc_lines[number - 1]), style="bold" if mark else "")
         console.print(line, soft_wrap=True)
+    message = printable(f"{error.type}: {error.message}")
     if error.diff:
-        console.print(Text(f"{error.type}: {error.message}", style="red"), soft_wrap=True)
-        for diff_line in error.diff.splitlines():
+        console.print(Text(message, style="red"), soft_wrap=True)
+        for diff_line in printable(error.diff.rstrip("\n")).split("\n"):
             style = ("green" if diff_line.startswith("+") else "red" if diff_line.startswith("-")
                      else "cyan" if diff_line.startswith("@@") else "")
             console.print(Text(diff_line, style=style), soft_wrap=True)
     elif error.traceback and error.type != "Timeout":
-        console.print(Text(error.traceback.rstrip("\n"), style="red"), soft_wrap=True)
+        console.print(Text(printable(error.traceback.rstrip("\n")), style="red"),
+                      soft_wrap=True)
     else:
-        console.print(Text(f"{error.type}: {error.message}", style="red"), soft_wrap=True)
+        console.print(Text(message, style="red"), soft_wrap=True)
     result = outcome.result
     for name, text, dropped in (("stdout", result.stdout, result.stdout_dropped),
                                 ("stderr", result.stderr, result.stderr_dropped)):
         if text.strip():
             console.print(Text(f"--- captured {name} ---", style="dim"))
-            console.print(Text(text.rstrip("\n")), soft_wrap=True)
+            console.print(Text(printable(text.rstrip("\n"))), soft_wrap=True)
         if dropped:
             console.print(Text(f"... {dropped} more bytes of {name} dropped (capture limit)",
                                style="dim"))
@@ -74,18 +77,20 @@ def render_text(console: Console, report: RunReport, seconds: float, verbose: bo
             _failure(console, outcome, docs.get(outcome.task.example.path, []))
     notes = []
     for source in report.files:
+        path = printable(source.path, multiline=False)
         if source.error:
-            notes.append(Text.assemble((f"{source.path}: ", "bold"), ("error: ", "bold red"),
-                                       source.error))
+            notes.append(Text.assemble((f"{path}: ", "bold"), ("error: ", "bold red"),
+                                       printable(source.error)))
         for warning in source.warnings:
-            where = f"{source.path}:{warning.line}" if warning.line else source.path
+            where = f"{path}:{warning.line}" if warning.line else path
             notes.append(Text.assemble((f"{where}: ", "bold"), ("warning: ", "yellow"),
-                                       warning.message))
+                                       printable(warning.message)))
     if verbose:
         for outcome in report.outcomes:
             if outcome.result.status == "skipped":
-                notes.append(Text.assemble((f"{outcome.task.example.id}: ", "bold"),
-                                           ("skipped: ", "cyan"), outcome.result.reason or ""))
+                notes.append(Text.assemble(
+                    (f"{printable(outcome.task.example.id, multiline=False)}: ", "bold"),
+                    ("skipped: ", "cyan"), printable(outcome.result.reason or "")))
     if notes:
         console.print()
         for note in notes:
@@ -101,8 +106,9 @@ def render_list(console: Console, files: tuple[SourceFile, ...],
                 sessions: tuple[tuple[Session, ...], ...]) -> None:
     for source, per_file in zip(files, sessions, strict=True):
         if source.error:
-            console.print(Text.assemble((f"{source.path}: ", "bold"), ("error: ", "bold red"),
-                                        source.error), soft_wrap=True)
+            console.print(Text.assemble((f"{printable(source.path, multiline=False)}: ", "bold"),
+                                        ("error: ", "bold red"), printable(source.error)),
+                          soft_wrap=True)
             continue
         tasks = sorted((t for s in per_file for t in s.tasks), key=lambda t: t.example.line)
         for task in tasks:
@@ -116,10 +122,14 @@ def render_list(console: Console, files: tuple[SourceFile, ...],
                       if task.xfail is not None else "run")
             if task.marker:
                 status += f"; decided by {task.marker}"
-            line = Text.assemble((ex.id, "bold"), f"  {ex.language}  session={task.session}")
+            # One line per example: what came from the document is shown with its newlines
+            # escaped too.
+            line = Text.assemble((printable(ex.id, multiline=False), "bold"),
+                                 f"  {printable(ex.language, multiline=False)}  "
+                                 f"session={printable(task.session, multiline=False)}")
             if directives:
-                line.append(f"  [{directives}]")
-            line.append(f"  ({status})", style="dim")
+                line.append(f"  [{printable(directives, multiline=False)}]")
+            line.append(f"  ({printable(status, multiline=False)})", style="dim")
             console.print(line, soft_wrap=True)
     count = sum(len(f.examples) for f in files)
     console.print(Text(f"{count} example{'s' * (count != 1)} in {len(files)} "
