@@ -107,3 +107,27 @@ def test_json_report_of_a_fix(project: Path, write):
     assert report["summary"]["fixed"] == 1 and report["summary"]["unfixed"] == 1
     assert report["summary"]["still_failing"] == 1 and report["summary"]["tokens"] == 0
     assert result.exit_code == 1
+
+
+def test_one_session_run_judges_a_repair_and_the_blocks_after_it(
+        project: Path, write, monkeypatch):
+    """Block 1's import repair runs with blocks 2 and 3 after it (3 passed in the check); that
+    one run also shows that block 2 passes now, so block 2 is not run again."""
+    from docvalidate.repair import loop
+
+    runs: list[int] = []
+
+    def counting(work, session, *args, **kwargs):  # type: ignore[no-untyped-def]
+        runs.append(len(session.tasks))
+        return real(work, session, *args, **kwargs)
+
+    real = loop.run_session
+    monkeypatch.setattr(loop, "run_session", counting)
+    doc = write("a.md", f"{FENCE}python\ndata = json.loads('[1, 2]')\n{FENCE}\n\n"
+                f"{FENCE}python\nassert sum(data) == 3\n{FENCE}\n\n"
+                f"{FENCE}python\nprint('ok')\n{FENCE}\n")
+    report = fix(Config(), ("a.md",))
+    assert [r.status for r in report.repairs] == ["fixed", "fixed"]
+    assert report.repairs[1].reason == "passes once the blocks before it are repaired"
+    assert runs == [3]  # one candidate, the whole session
+    assert doc.read_text().count("import json") == 1
