@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -70,8 +71,15 @@ class FixReport:
     def final_outcome(self, example_id: str) -> Outcome | None:
         """The final result of the example known as ``example_id`` in the first check; None
         when its file could not be checked again (see ``final.files``)."""
-        moved = dict(self.final_ids).get(example_id, example_id)
-        return next((o for o in self.final.outcomes if o.task.example.id == moved), None)
+        return self._final_by_id.get(self._moved.get(example_id, example_id))
+
+    @cached_property
+    def _moved(self) -> dict[str, str]:
+        return dict(self.final_ids)
+
+    @cached_property
+    def _final_by_id(self) -> dict[str, Outcome]:
+        return {o.task.example.id: o for o in self.final.outcomes}
 
     @property
     def still_failing(self) -> int:
