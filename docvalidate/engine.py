@@ -62,6 +62,11 @@ def collect(config: Config, paths: tuple[str, ...] = ()) -> Collected:
     files = tuple(
         load_markdown(f.path, f.display, config.dialect, config.max_file_size) for f in found
     )
+    return plan(config, files)
+
+
+def plan(config: Config, files: tuple[SourceFile, ...]) -> Collected:
+    """Plan the sessions of documents already read (``fix`` plans rewritten ones again)."""
     needs_version = any(d.name == "requires" for f in files for e in f.examples
                         for d in e.directives)
     version = interpreter(config).version if needs_version else None

@@ -123,7 +123,12 @@ def rewrite_document(original: bytes, changes: Sequence[tuple[Example, str]],
 def write_atomically(target: Path, data: bytes, expected_before: bytes) -> None:
     """Replace ``target`` with ``data`` through a temporary file in the same folder and a
     rename, keeping its permissions; refuse (WriteConflict) when the file on disk is no longer
-    ``expected_before``."""
+    ``expected_before``.
+
+    A symlink is written through: the file it leads to is replaced, in that file's folder, and
+    the link stays a link (renaming onto the link would turn it into a regular file). Whether
+    that file may be written at all is the caller's decision, made before."""
+    target = Path(os.path.realpath(target))
     try:
         if target.read_bytes() != expected_before:
             raise WriteConflict(f"{target} changed on disk since it was read; not overwritten")
@@ -143,6 +148,18 @@ def write_atomically(target: Path, data: bytes, expected_before: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _sync_folder(target.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable. The file is already in place either way, so a folder
+    that cannot be opened or synced (some file systems) is no reason to report a failure."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def unified_diff(path: str, before: bytes, after: bytes) -> str:

@@ -149,3 +149,39 @@ def test_update_output_from_config(project: Path, write):
     doc = write("a.md", f"{FENCE}python\nprint(2 * 2)\n#> 5\n{FENCE}\n")
     assert invoke("fix", "a.md").exit_code == 0
     assert "#> 4" in doc.read_text()
+
+
+# Block 2 (line 9) fails; block 3 (line 13) passes and needs block 1's `x`.
+THREE_BLOCKS = (f"# Three\n\n{FENCE}python\nx = 1\n{FENCE}\n\n"
+                f"{FENCE}python\ny = [x, 2]\nprint(totl(y))\n#> 3\n{FENCE}\n\n"
+                f"{FENCE}python\nprint(x)\n#> 1\n{FENCE}\n")
+BREAKS_BLOCK_3 = "x = 0\ny = [1, 2]\nprint(sum(y))\n#> 3\n"
+KEEPS_BLOCK_3 = "y = [x, 2]\nprint(sum(y))\n#> 3\n"
+
+
+@pytest.mark.parametrize("answers, written", [
+    ((BREAKS_BLOCK_3,), False),
+    ((BREAKS_BLOCK_3, KEEPS_BLOCK_3), True),
+])
+def test_a_repair_that_breaks_a_later_block_is_rejected(
+        project: Path, write, server: LLMServer, answers: tuple[str, ...], written: bool):
+    doc = write("a.md", THREE_BLOCKS)
+    before = doc.read_bytes()
+    server.script(*(answer(code) for code in answers))
+    code, report = fix_json("a.md", "--max-attempts", str(len(answers)))
+    first, second, third = report["examples"]
+    assert (first["status"], second["status"], third["status"]) == ("passed", "failed", "passed")
+    repair = second["repair"]
+    rejected = repair["attempts"][0]["rejected"]
+    assert rejected.startswith("breaks the example at a.md:13, which passed before: "
+                               "OutputMismatch"), rejected
+    assert repair["attempts"][0]["error"] is None  # the candidate itself passed
+    if written:
+        assert code == 0 and repair["status"] == "fixed"
+        assert "print(sum(y))" in doc.read_text() and "x = 0" not in doc.read_text()
+        # The model was told which block its first answer broke.
+        assert "a.md:13, which passed before" in json.dumps(server.requests[1].messages)
+    else:
+        assert code == 1 and repair["status"] == "unfixed"
+        assert "a.md:13" in repair["reason"]
+        assert doc.read_bytes() == before

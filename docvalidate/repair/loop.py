@@ -1,10 +1,10 @@
 """The repair loop: deterministic fixers first, then the LLM, every candidate run through the
-same runner (with the session's earlier blocks before it) and judged by the intent guard."""
+same runner (inside its whole session) and judged by the intent guard."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from docvalidate.backends.base import Backend
@@ -67,18 +67,33 @@ def repair_session(
     llm: Fixer | None = None,
 ) -> list[Repair]:
     """Repair the failing examples of one session, in order, so that earlier blocks are
-    repaired before the blocks that depend on them."""
+    repaired before the blocks that depend on them.
+
+    A candidate runs inside its session: after the earlier blocks (with the repairs made so
+    far) and before the later blocks up to the last one that passed in the check, because a
+    repair can break a block after it (a name it defined, an output it printed) and such a
+    repair must not be written."""
+    passed = {t.example.id for t in session.tasks
+              if (o := outcomes.get(t.example.id)) is not None and o.result.status == "passed"}
+    last_passed = max((i for i, t in enumerate(session.tasks) if t.example.id in passed),
+                      default=-1)
     current: dict[str, str] = {}  # example id -> repaired code
+    # Results of the last run made with exactly the code the session now has (the accepted
+    # candidate's run): a later block it covered need not run again to see whether the
+    # repairs before it were enough.
+    latest: dict[str, Result] = {}
     repairs: list[Repair] = []
     for index, task in enumerate(session.tasks):
         outcome = outcomes.get(task.example.id)
         if outcome is None or outcome.result.status != "failed" or task.error is not None:
             continue
-        earlier = [t for t in session.tasks[:index] if t.skip is None and t.error is None]
-        loop = _Loop(work, session, earlier, current, task, backend, settings)
-        repair = loop.run(outcome.result, imports, llm)
+        earlier = [t for t in session.tasks[:index] if _runs(t)]
+        later = [t for t in session.tasks[index + 1:last_passed + 1] if _runs(t)]
+        loop = _Loop(work, session, earlier, later, passed, current, task, backend, settings)
+        repair = loop.run(outcome.result, imports, llm, latest.get(task.example.id))
         if repair.changed and repair.code is not None:
             current[task.example.id] = repair.code
+            latest = loop.accepted_run
         repairs.append(repair)
     return repairs
 
@@ -88,22 +103,34 @@ class _Loop:
     work: FileWork
     session: Session
     earlier: list[Task]
+    later: list[Task]  # the blocks after this one, up to the last that passed in the check
+    passed: set[str]  # ids of the session's examples that passed in the check
     current: dict[str, str]
     task: Task
     backend: Backend
     settings: RepairSettings
+    # Every example's result in the run that accepted a candidate (see repair_session).
+    accepted_run: dict[str, Result] = field(default_factory=dict)
 
-    def run(self, result: Result, imports: dict[str, str], llm: Fixer | None) -> Repair:
+    def run(self, result: Result, imports: dict[str, str], llm: Fixer | None,
+            known: Result | None = None) -> Repair:
+        """``known``: this example's result in a run made with the repairs so far, if any."""
         task, example = self.task, self.task.example
         if task.no_fix:
             return Repair(task, "skipped", reason="marked no-fix")
         if task.xfail is not None:
             return Repair(task, "skipped", reason="expected to fail (xfail)")
         if any(t.example.id in self.current for t in self.earlier):
-            again = self.try_code(example.code)
-            if again.status == "passed":
+            again, broke = (known, None) if known is not None else self.try_code(example.code)
+            if again.status == "passed" and broke is None:
                 return Repair(task, "fixed", reason="passes once the blocks before it are "
                               "repaired", code=example.code, result=again)
+            if again.status == "passed":
+                # The run that accepted the earlier repair had this block unchanged and saw
+                # no break: a flaky later block. Changing this block cannot be judged fairly.
+                return Repair(task, "unfixed", reason=_broke(broke))
+            if again.error is None:  # not run: the session ended before it (a fatal block)
+                return Repair(task, "unfixed", reason=again.reason or "not run")
             result = again
         assert result.error is not None
         attempts: list[Attempt] = []
@@ -165,15 +192,21 @@ class _Loop:
             no_fix=self.task.no_fix)
         if rejected:
             return Attempt(fixer, code, None, rejected, *tokens), None
-        result = self.try_code(code)
-        if result.status == "passed":
+        result, broke = self.try_code(code)
+        if result.status == "passed" and broke is None:
             return Attempt(fixer, code, None, None, *tokens), result
+        if result.status == "passed":
+            return Attempt(fixer, code, None, _broke(broke), *tokens), None
         return Attempt(fixer, code, result.error, None if result.error else result.reason,
                        *tokens), None
 
-    def try_code(self, code: str) -> Result:
-        """Run ``code`` in place of the example, after the session's earlier blocks (with the
-        repairs made so far), in a fresh interpreter of the same backend."""
+    def try_code(self, code: str) -> tuple[Result, Outcome | None]:
+        """Run ``code`` in place of the example inside its session, in a fresh interpreter of
+        the same backend: after the earlier blocks (with the repairs made so far), before the
+        later blocks up to the last one that passed in the check. One run answers both
+        questions: this example's result, and the first block that passed in the check and
+        no longer does (None when there is none). Later blocks that failed in the check may
+        still fail: they are repaired next, in order."""
         def with_code(task: Task, new: str | None) -> Task:
             if new is None:
                 return task
@@ -181,10 +214,18 @@ class _Loop:
 
         tasks = [with_code(t, self.current.get(t.example.id)) for t in self.earlier]
         tasks.append(with_code(self.task, code))
+        tasks.extend(self.later)
         session = Session(self.session.id, self.session.path, tuple(tasks))
         outcomes = run_session(self.work, session, self.backend, self.settings.max_output,
                                doctest_flags=self.settings.doctest_flags)
-        return next(o.result for o in outcomes if o.task.example.id == self.task.example.id)
+        own = next(o.result for o in outcomes if o.task.example.id == self.task.example.id)
+        # Only the blocks after it: what runs before the candidate cannot be its doing.
+        later = {t.example.id for t in self.later} & self.passed
+        broke = next((o for o in outcomes if o.task.example.id in later
+                      and o.result.status != "passed"), None)
+        if own.status == "passed" and broke is None:
+            self.accepted_run = {o.task.example.id: o.result for o in outcomes}
+        return own, broke
 
     def context(self, result: Result, attempts: Sequence[Attempt]) -> RepairContext:
         example = self.task.example
@@ -201,6 +242,20 @@ class _Loop:
             packages=imported_packages(example.code),
             attempts=tuple(AttemptSummary(a.code or "", a.error, a.rejected) for a in attempts),
         )
+
+
+def _runs(task: Task) -> bool:
+    """Whether a task runs at all (a skipped or malformed one is settled without running)."""
+    return task.skip is None and task.error is None
+
+
+def _broke(outcome: Outcome | None) -> str:
+    """Why a candidate that passed itself is rejected: the block it broke, and how."""
+    assert outcome is not None
+    result = outcome.result
+    how = (f"{result.error.type}: {result.error.message}" if result.error is not None
+           else f"{result.status}: {result.reason or 'no result'}")
+    return f"breaks the example at {outcome.task.example.id}, which passed before: {how}"
 
 
 def _error_key(error: ErrorInfo) -> tuple[str, str, int | None]:

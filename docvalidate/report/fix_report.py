@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from docvalidate.fixing import FixReport
-from docvalidate.model import ErrorInfo
+from docvalidate.model import ErrorInfo, Outcome, RunReport
 from docvalidate.repair.loop import Repair
 from docvalidate.report.json_report import dump_json, render_json
 from docvalidate.report.safe import printable
@@ -49,12 +49,27 @@ def repair_entry(repair: Repair) -> dict[str, Any]:
     }
 
 
+def final_entry(outcome: Outcome | None) -> dict[str, Any] | None:
+    """An example's result in the final check (its id and line as in the rewritten file)."""
+    if outcome is None:
+        return None
+    result = outcome.result
+    return {"id": outcome.task.example.id, "line": outcome.task.example.line,
+            "status": result.status, "reason": result.reason, "error": _error(result.error)}
+
+
+def final_summary(report: RunReport) -> dict[str, int]:
+    return {"passed": report.count("passed"), "failed": report.count("failed"),
+            "skipped": report.count("skipped"), "file_errors": report.file_errors}
+
+
 def render_fix_json(report: FixReport) -> str:
     data = json.loads(render_json(report.check))
     repairs = {r.task.example.id: r for r in report.repairs}
     for entry in data["examples"]:
         repair = repairs.get(entry["id"])
         entry["repair"] = repair_entry(repair) if repair else None
+        entry["final"] = final_entry(report.final_outcome(entry["id"]))
     tokens = sum(a.prompt_tokens + a.completion_tokens for r in report.repairs
                  for a in r.attempts)
     data["summary"].update({
@@ -66,6 +81,10 @@ def render_fix_json(report: FixReport) -> str:
     })
     data["files_written"] = [{"path": f.path, "status": f.status, "message": f.message}
                              for f in report.files]
+    # The check after the rewrite decides the exit code; "summary" above is the first check's.
+    data["final"] = {**final_summary(report.final),
+                     "errors": [{"path": f.path, "error": f.error}
+                                for f in report.final.files if f.error]}
     return dump_json(data)
 
 
@@ -97,20 +116,58 @@ def render_fix_text(console: Console, report: FixReport, show_diff: bool, llm: b
                 console.print(Text(f"  attempt {k} ({printable(attempt.fixer, multiline=False)})"
                                    f": {printable(why, multiline=False)}", style="dim"),
                               soft_wrap=True)
+    _render_final_failures(console, report)
     for file in report.files:
-        if file.status in ("conflict", "error"):
+        if file.status in ("conflict", "error", "refused"):
+            label = "refused: " if file.status == "refused" else "error: "
             console.print(Text.assemble((f"{printable(file.path, multiline=False)}: ", "bold"),
-                                        ("error: ", "bold red"), printable(file.message or "")),
+                                        (label, "bold red"), printable(file.message or "")),
                           soft_wrap=True)
         elif show_diff and file.diff:
             console.print(Text(printable(file.diff.rstrip("\n"))), soft_wrap=True)
+    rewritten = {f.path for f in report.files if f.status in ("written", "dry-run")}
+    for source in report.final.files:
+        if source.error and source.path in rewritten:
+            console.print(Text.assemble((f"{printable(source.path, multiline=False)}: ", "bold"),
+                                        ("error: ", "bold red"), printable(source.error)),
+                          soft_wrap=True)
     fixed = sum(r.status == "fixed" for r in report.repairs)
     written = sum(f.status == "written" for f in report.files)
     console.print()
-    line = (f"{fixed} fixed, {report.still_failing} still failing; "
-            f"{written} file{'s' * (written != 1)} written")
-    console.print(Text(line, style="bold green" if report.ok else "bold red"))
+    console.print(Text(summary_line(report, fixed, written),
+                       style="bold green" if report.ok else "bold red"))
     if report.still_failing and not llm:
         console.print(Text(f"{report.still_failing} example"
                            f"{'s' * (report.still_failing != 1)} still fail: {NO_MODEL_HINT}",
                            style="yellow"), soft_wrap=True)
+
+
+def _render_final_failures(console: Console, report: FixReport) -> None:
+    """Examples that fail in the final check although no line above says so: a repaired
+    example, or one that passed before, failing in the file as written."""
+    explained = {r.task.example.id for r in report.repairs if r.status != "fixed"}
+    moved = {new: old for old, new in report.final_ids}
+    for outcome in report.final.outcomes:
+        result = outcome.result
+        if result.status != "failed" or moved.get(outcome.task.example.id,
+                                                  outcome.task.example.id) in explained:
+            continue
+        error = result.error
+        why = f"{error.type}: {error.message}" if error else result.reason or ""
+        console.print(Text.assemble(
+            ("FAILED ", "bold red"), (printable(outcome.task.example.id, multiline=False), "bold"),
+            f"  after fixing: {printable(why, multiline=False)}"), soft_wrap=True)
+
+
+def summary_line(report: FixReport, fixed: int, written: int) -> str:
+    """The last line: what was repaired and written, then the final check's numbers, which
+    decide the exit code."""
+    final = report.final
+    dry = " (dry run)" if any(f.status == "dry-run" for f in report.files) else ""
+    parts = [f"{final.count('passed')} passed", f"{final.count('failed')} failed"]
+    if final.count("skipped"):
+        parts.append(f"{final.count('skipped')} skipped")
+    if final.file_errors:
+        parts.append(f"{final.file_errors} file error{'s' * (final.file_errors != 1)}")
+    return (f"{fixed} fixed; {written} file{'s' * (written != 1)} written{dry}; "
+            f"after fixing: {', '.join(parts)}")
