@@ -50,3 +50,55 @@ def check_json() -> Callable[..., tuple[int, dict[str, Any]]]:
 
 def by_line(report: dict[str, Any]) -> dict[int, dict[str, Any]]:
     return {e["line"]: e for e in report["examples"]}
+
+
+ISOLATIONS = ("sandbox", "process")
+
+
+def examples_python() -> str | None:
+    """An interpreter that examples can run as plain processes: as root they run as a user of
+    their own, who must be able to read it (a pyenv build under /root is not readable)."""
+    import os
+    import sys
+
+    from docvalidate.backends.access import unreadable
+    from docvalidate.backends.sandbox import own_interpreter
+
+    if os.geteuid() != 0:
+        return sys.executable
+    own = own_interpreter(sys.executable)
+    assert own is not None
+    if unreadable([sys.executable, *own.paths]) is None:
+        return sys.executable
+    system = "/usr/bin/python3"
+    if os.path.exists(system) and unreadable([system]) is None:
+        return system
+    return None
+
+
+def needs_bwrap() -> str:
+    from docvalidate.engine import bwrap_status
+
+    status = bwrap_status()
+    if status.path is None:
+        pytest.skip(f"no working sandbox here: {status.reason} (.ci/run installs bubblewrap)")
+    return status.path
+
+
+@pytest.fixture
+def isolate(write: Callable[[str, str], Path]) -> Callable[..., None]:
+    """``isolate("process", "timeout = 5")``: a docvalidate.toml choosing that isolation level
+    (with an interpreter the examples' user can run), plus more config lines."""
+
+    def choose(isolation: str, *more: str) -> None:
+        lines = [f'isolation = "{isolation}"', *more]
+        if isolation == "sandbox":
+            needs_bwrap()
+        else:
+            python = examples_python()
+            if python is None:
+                pytest.skip("no interpreter here that an unprivileged user may run")
+            lines.append(f"python = {python!r}")
+        write("docvalidate.toml", "\n".join(lines) + "\n")
+
+    return choose

@@ -4,9 +4,11 @@ crashes, captured output, scratch folders. Every test runs real child interprete
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
-from conftest import by_line
+import pytest
+from conftest import ISOLATIONS, by_line
 
 FENCE = "```"
 
@@ -207,6 +209,8 @@ def test_main_guard_and_pickle_work(write, check_json):
 
 def test_scratch_folder_sees_project_files_and_leaves_no_trace(write, check_json,
                                                                project: Path):
+    import tempfile
+
     write("data/input.csv", "a,b\n1,2\n")
     write("docs/a.md", block("import os\nprint(open('data/input.csv').read())\n"
                              "open('out.json', 'w').write('{}')\nprint(os.getcwd())"))
@@ -214,10 +218,10 @@ def test_scratch_folder_sees_project_files_and_leaves_no_trace(write, check_json
     ex = report["examples"][0]
     assert ex["status"] == "passed", ex
     assert ex["stdout"].startswith("a,b\n1,2\n")
-    scratch = Path(ex["stdout"].splitlines()[-1])
-    assert scratch != project and not scratch.exists()  # removed afterwards
     assert not (project / "out.json").exists()
     assert not (project / "docs" / "out.json").exists()
+    # Every session folder of the run is gone with it.
+    assert not list(Path(tempfile.gettempdir()).glob(f"docvalidate-{os.getpid()}-*"))
 
 
 def test_project_root_is_importable(write, check_json):
@@ -279,35 +283,56 @@ def test_parallel_jobs_give_the_same_results(write, check_json):
     assert by_line(serial)[9]["status"] == "passed"
 
 
-def test_ctrl_c_stops_running_examples(write, project: Path):
-    import signal
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+@pytest.mark.parametrize(("signum", "code", "said"), [
+    (signal.SIGINT, 130, "interrupted"),
+    (signal.SIGTERM, 143, "stopped by SIGTERM"),
+    (signal.SIGHUP, 129, "stopped by SIGHUP"),
+])
+def test_signals_stop_running_examples_and_clean_up(isolation: str, signum: int, code: int,
+                                                    said: str, write, isolate, project: Path):
     import subprocess
     import sys
+    import tempfile
     import time
+    import uuid
 
-    pidfile = project / "pid.txt"
-    write("a.md", block(f"import os, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\n"
+    from docvalidate.backends.cgroup import PREFIX, V1
+
+    isolate(isolation)
+    marker = f"3596.{uuid.uuid4().int % 10**9}"
+    write("a.md", block(f"import subprocess, time\nsubprocess.Popen(['sleep', '{marker}'])\n"
                         "time.sleep(60)"))
-    # Plain child processes: the example must be able to write its (host) pid to the project.
-    proc = subprocess.Popen([sys.executable, "-m", "docvalidate", "check", "--isolation",
-                             "process", "a.md"],
+    proc = subprocess.Popen([sys.executable, "-m", "docvalidate", "check", "a.md"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
-    while not (pidfile.exists() and pidfile.read_text()) and time.monotonic() < deadline:
+    while not _alive(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    child = int(pidfile.read_text())
+    assert _alive(marker), "the example never started"
     started = time.monotonic()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 130
+    assert proc.returncode == code, err
     assert time.monotonic() - started < 5  # did not wait for the 60 s sleep
-    assert "interrupted" in err and "Traceback" not in err
-    try:
-        os.kill(child, 0)
-        alive = True
-    except ProcessLookupError:
-        alive = False
-    assert not alive
+    assert said in err and "Traceback" not in err
+    deadline = time.monotonic() + 5
+    while _alive(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _alive(marker) == []
+    assert not list(Path(tempfile.gettempdir()).glob(f"docvalidate-{proc.pid}-*"))
+    assert not list(V1.glob(f"{PREFIX}{proc.pid}-*"))
+
+
+def _alive(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
 
 
 def test_docvalidate_modules_never_shadow_the_project(write, check_json):

@@ -1,10 +1,12 @@
-"""The local sandbox (bubblewrap) and the resource limits: hostile examples are contained,
-reported, and the host is left as it was. CI installs bubblewrap (.ci/run)."""
+"""The local sandbox (bubblewrap), plain processes, and the resource limits: hostile examples
+are contained, reported, and the host is left as it was. Tests that hold at both isolation
+levels run at both; the ones only the sandbox can hold say why they are skipped for plain
+processes. CI runs them as root, as CI containers do; tests/test_unprivileged.py runs the ones
+whose behaviour differs as an ordinary user. CI installs bubblewrap (.ci/run)."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import threading
@@ -13,25 +15,19 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import invoke
+from conftest import ISOLATIONS, invoke
 
 from docvalidate.engine import bwrap_status
 
-
-def find_bwrap() -> str | None:
-    return bwrap_status().path
-
-needs_bwrap = pytest.mark.skipif(
-    find_bwrap() is None, reason="bubblewrap is not installed or cannot create namespaces here "
-    "(.ci/run installs it)")
-# What only the sandbox can hold: run with isolation = "process", each such test is reported
-# as skipped with this reason rather than silently left out.
+# What only the sandbox can hold: with isolation = "process", each such test is reported as
+# skipped with this reason rather than silently left out.
 sandbox_only = pytest.mark.parametrize("isolation", [
     "sandbox",
     pytest.param("process", marks=pytest.mark.skip(
         reason="cannot hold with isolation = process: a plain child process shares the "
-        "network, the filesystem and the process tree with docvalidate")),
+        "network, the filesystem and the host's sockets with docvalidate")),
 ])
+both = pytest.mark.parametrize("isolation", ISOLATIONS)
 FENCE = "```"
 
 
@@ -45,9 +41,155 @@ def run(check_json, *args: str) -> list[dict]:
     return report["examples"]
 
 
-@needs_bwrap
+# --- privileges ---------------------------------------------------------------------------
+
+STATUS = """
+import os
+status = dict(line.split(':', 1) for line in open('/proc/self/status').read().splitlines())
+def caps(name):
+    return int(status[name].strip(), 16)
+assert os.getuid() != 0 and os.geteuid() != 0, os.getuid()
+assert os.getgid() != 0 and os.getegid() != 0, os.getgid()
+assert 0 not in os.getgroups(), os.getgroups()
+assert caps('CapEff') == 0 and caps('CapPrm') == 0 and caps('CapAmb') == 0, status
+assert status['NoNewPrivs'].strip() == '1', status['NoNewPrivs']
+print(os.getuid())
+print(' '.join(open('/proc/self/uid_map').read().split()))
+"""
+
+
+@both
+def test_examples_run_unprivileged(isolation: str, isolate, write, check_json):
+    isolate(isolation)
+    write("a.md", block(STATUS))
+    (ex,) = run(check_json, "a.md")
+    assert ex["status"] == "passed", ex["error"]
+    uid, uid_map = ex["stdout"].splitlines()
+    if os.geteuid() == 0:
+        # No user namespace (the initial map): the uid seen is the host's, one of docvalidate's
+        # own session users, never mapped to host root.
+        assert int(uid) >= 2_000_000_000
+        assert uid_map == "0 0 4294967295"
+    else:
+        assert int(uid) == os.getuid()
+
+
+@both
+def test_sessions_running_at_once_have_users_of_their_own(isolation: str, isolate, write,
+                                                          check_json):
+    if os.geteuid() != 0:
+        pytest.skip("only as root do sessions get users of their own")
+    isolate(isolation, "jobs = 2")
+    for name in ("a", "b"):
+        write(f"{name}.md", block("import os, time\ntime.sleep(0.5)\nprint(os.getuid())"))
+    first, second = run(check_json, "a.md", "b.md")
+    assert first["status"] == second["status"] == "passed"
+    assert first["stdout"] != second["stdout"]
+
+
 @sandbox_only
-def test_no_network_not_even_loopback(isolation: str, write, check_json):
+def test_example_cannot_remount_unmount_or_mount(isolation: str, isolate, write, check_json):
+    isolate(isolation)
+    write("a.md", block(
+        "import ctypes, errno, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "MS_RDONLY, MS_REMOUNT, MS_BIND, MNT_DETACH = 1, 32, 4096, 2\n"
+        "def refused(result):\n    return result == -1 and ctypes.get_errno() in "
+        "(errno.EPERM, errno.EACCES)\n"
+        "assert refused(libc.mount(None, b'/', None, MS_REMOUNT | MS_BIND, None))\n"
+        "assert refused(libc.mount(None, b'/usr', None, MS_REMOUNT | MS_BIND, None))\n"
+        "assert refused(libc.umount2(b'/tmp', MNT_DETACH))\n"
+        "assert refused(libc.umount2(b'/usr', MNT_DETACH))\n"
+        "assert refused(libc.mount(b'none', b'/tmp', b'tmpfs', 0, None))\n"
+        "for target in ('/usr/docvalidate-pwned', '/etc/docvalidate-pwned'):\n"
+        "    try:\n        open(target, 'w')\n    except OSError:\n        pass\n"
+        "    else:\n        raise AssertionError(target)"))
+    (ex,) = run(check_json, "a.md")
+    assert ex["status"] == "passed", ex["error"]
+    assert not Path("/usr/docvalidate-pwned").exists()
+    assert not Path("/etc/docvalidate-pwned").exists()
+
+
+@both
+def test_example_cannot_leave_its_cgroup(isolation: str, isolate, write, check_json):
+    from docvalidate.backends.cgroup import ThreadCgroups
+
+    if not ThreadCgroups(8).available:
+        pytest.skip("docvalidate cannot make cgroups here")
+    isolate(isolation)
+    write("a.md", block(
+        "import glob, os\nmoved = []\n"
+        "for name in glob.glob('/sys/fs/cgroup/**/cgroup.procs', recursive=True)"
+        " + glob.glob('/sys/fs/cgroup/**/tasks', recursive=True):\n"
+        "    try:\n        open(name, 'w').write(str(os.getpid()))\n        moved.append(name)\n"
+        "    except OSError:\n        pass\nassert moved == [], moved"))
+    (ex,) = run(check_json, "a.md")
+    assert ex["status"] == "passed", ex["error"]
+
+
+# --- what the sandbox shows --------------------------------------------------------------
+
+
+@pytest.fixture
+def host_sockets(tmp_path: Path):
+    """Unix sockets anyone may connect to, where hosts keep theirs (/run, /tmp) and in the
+    abstract namespace; yields their names and the list of connections they saw."""
+    name = uuid.uuid4().hex[:12]
+    paths = [Path(f"/run/docvalidate-test-{name}.sock"), Path(f"/tmp/docvalidate-{name}.sock")]
+    servers = []
+    for path in paths:
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(path))
+        path.chmod(0o777)
+        servers.append(server)
+    abstract = socket.socket(socket.AF_UNIX)
+    abstract.bind(f"\0docvalidate-test-{name}")
+    servers.append(abstract)
+    accepted: list[object] = []
+    stop = threading.Event()
+
+    def serve(server: socket.socket) -> None:
+        server.listen(5)
+        server.settimeout(0.1)
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                accepted.append(server.accept())
+
+    threads = [threading.Thread(target=serve, args=(s,), daemon=True) for s in servers]
+    for thread in threads:
+        thread.start()
+    try:
+        yield [str(p) for p in paths] + [f"\0docvalidate-test-{name}"], accepted
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        for server in servers:
+            server.close()
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+
+@sandbox_only
+def test_host_unix_sockets_are_unreachable(isolation: str, isolate, write, check_json,
+                                           host_sockets):
+    targets, accepted = host_sockets
+    isolate(isolation)
+    write("a.md", block(
+        "import socket\nreached = []\n"
+        f"for target in {targets!r}:\n"
+        "    s = socket.socket(socket.AF_UNIX)\n    s.settimeout(2)\n"
+        "    try:\n        s.connect(target)\n        reached.append(target)\n"
+        "    except OSError:\n        pass\nassert reached == [], reached\n"
+        "import os\nassert not os.path.exists('/var/run/docker.sock')\n"
+        "assert os.listdir('/run') == []\n"
+        f"assert not any(os.path.exists(t) for t in {targets[:2]!r})"))
+    (ex,) = run(check_json, "a.md")
+    assert ex["status"] == "passed", ex["error"]
+    assert accepted == []
+
+
+@sandbox_only
+def test_no_network_not_even_loopback(isolation: str, isolate, write, check_json):
     accepted: list[object] = []
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -63,6 +205,7 @@ def test_no_network_not_even_loopback(isolation: str, write, check_json):
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
+    isolate(isolation)
     try:
         write("a.md", block(f"import socket\ns = socket.socket()\ns.settimeout(2)\n"
                             f"s.connect(('127.0.0.1', {port}))")
@@ -77,36 +220,41 @@ def test_no_network_not_even_loopback(isolation: str, write, check_json):
     assert accepted == []  # the server never saw a connection
 
 
-@needs_bwrap
-def test_network_can_be_allowed(write, check_json):
-    write("docvalidate.toml", "network = true\n")
+def test_network_can_be_allowed(isolate, write, check_json):
+    isolate("sandbox", "network = true")
     write("a.md", block("import socket\nsocket.socket().close()\n"
                         "print(socket.gethostname())"))
     (ex,) = run(check_json, "a.md")
     assert ex["status"] == "passed", ex["error"]
 
 
-@needs_bwrap
 @sandbox_only
-def test_files_outside_the_project_are_hidden(isolation: str, tmp_path: Path, write,
+def test_files_outside_the_project_are_hidden(isolation: str, tmp_path: Path, isolate, write,
                                               check_json, monkeypatch):
     home = tmp_path.parent / f"{tmp_path.name}-home"
     home.mkdir()
     (home / "secret.txt").write_text("s3cret")
     monkeypatch.setenv("HOME", str(home))
+    isolate(isolation)
     write("data.txt", "project data")
-    write("docs/a.md", block(f"try:\n    open({str(home / 'secret.txt')!r}).read()\n"
-                             "    leaked = True\nexcept OSError:\n    leaked = False\n"
-                             "assert not leaked\nassert open('data.txt').read() == 'project data'"))
+    write("docs/a.md", block(
+        f"import os\nassert not os.path.exists({str(home / 'secret.txt')!r})\n"
+        "for folder in ['/root', '/home']:\n"
+        "    # Only the folders leading to what the sandbox shows (an interpreter in /root).\n"
+        "    for entry in os.listdir(folder) if os.path.exists(folder) else []:\n"
+        "        assert os.path.isdir(os.path.join(folder, entry)), entry\n"
+        "assert open('data.txt').read() == 'project data'"))
     (ex,) = run(check_json, "docs/a.md")
     assert ex["status"] == "passed", ex["error"]
 
 
-@needs_bwrap
-@sandbox_only
-def test_parent_environment_is_not_readable(isolation: str, write, check_json, monkeypatch):
+@both
+def test_parent_environment_is_not_readable(isolation: str, isolate, write, check_json,
+                                            monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-do-not-leak")
-    write("a.md", block("import os\nfor pid in os.listdir('/proc'):\n    if pid.isdigit():\n"
+    isolate(isolation)
+    write("a.md", block("import os\nassert 'OPENAI_API_KEY' not in os.environ\n"
+                        "for pid in os.listdir('/proc'):\n    if pid.isdigit():\n"
                         "        try:\n            data = open(f'/proc/{pid}/environ', 'rb').read()"
                         "\n        except OSError:\n            continue\n"
                         "        assert b'sk-do-not-leak' not in data, pid"))
@@ -114,62 +262,83 @@ def test_parent_environment_is_not_readable(isolation: str, write, check_json, m
     assert ex["status"] == "passed", ex["error"]
 
 
-@needs_bwrap
-@sandbox_only
-def test_writes_outside_scratch_do_not_reach_the_host(isolation: str, project: Path, write,
-                                                      check_json):
+@both
+def test_writes_outside_the_session_do_not_reach_the_host(isolation: str, project: Path,
+                                                          isolate, write, check_json):
+    if isolation == "process" and os.geteuid() != 0:
+        pytest.skip("cannot hold with isolation = process as an ordinary user: examples run as "
+                    "that user and may write wherever it may")
+    isolate(isolation)
     doc = write("docs/a.md", "")
     marker = f"docvalidate-escape-{uuid.uuid4().hex}"
     home = Path.home()
+    targets = [doc, project / "new.txt", home / marker]
+    if isolation == "sandbox":
+        targets.append(Path(f"/tmp/{marker}"))  # plain processes share the host's /tmp
     code = (
-        "import pathlib\nfailures = 0\n"
-        f"for target in [{str(doc)!r}, {str(project / 'new.txt')!r}]:\n"
+        f"for target in {[str(t) for t in targets]!r}:\n"
         "    try:\n        open(target, 'a').write('pwned')\n    except OSError:\n"
-        "        failures += 1\n"
-        "assert failures == 2\n"
-        f"pathlib.Path('/tmp/{marker}').write_text('x')\n"
-        f"try:\n    pathlib.Path({str(home / marker)!r}).write_text('x')\nexcept OSError:\n"
-        "    pass\n"
+        "        pass\n"
     )
     text = block(code)
     doc.write_text(text)
     (ex,) = run(check_json, "docs/a.md")
     assert ex["status"] == "passed", ex["error"]
     assert doc.read_text() == text
-    assert not (project / "new.txt").exists()
-    assert not Path(f"/tmp/{marker}").exists()
-    assert not (home / marker).exists()
+    for target in targets[1:]:
+        assert not target.exists(), target
 
 
-@needs_bwrap
-@sandbox_only
-def test_killing_the_parent_is_contained(isolation: str, write, check_json):
-    write("a.md", block("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
-                        "import time\ntime.sleep(1)") + block("print('next')", "isolated"))
-    # The example's parent is the sandbox's init, which ignores the signal; either way
-    # docvalidate (this very process) survives, reports the block and runs the next session.
-    first, second = run(check_json, "a.md")
-    assert first["status"] in ("passed", "failed")
-    assert second["status"] == "passed"
+# --- project files: the session's own copy ------------------------------------------------
 
 
-def test_fallback_without_bubblewrap(write, monkeypatch, tmp_path: Path):
-    empty = tmp_path / "no-bwrap-here"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
-    find_bwrap.cache_clear()
-    try:
-        write("a.md", block("print('still runs')"))
-        result = invoke("check", "a.md")
-    finally:
-        find_bwrap.cache_clear()
-    assert result.exit_code == 0
-    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
-    assert len(warnings) == 1
-    assert "bubblewrap" in warnings[0] and "apt-get install bubblewrap" in warnings[0]
+@both
+def test_examples_overwrite_project_files_in_their_own_copy(isolation: str, project: Path,
+                                                            isolate, write, check_json):
+    isolate(isolation)
+    write("results.json", '{"original": true}')
+    write("data/input.csv", "a,b\n1,2\n")
+    write("docs/a.md",
+          block("import json, os\nassert json.load(open('results.json')) == {'original': True}\n"
+                "json.dump({'written': 1}, open('results.json', 'w'))\n"
+                "open('data/input.csv', 'a').write('3,4\\n')\n"
+                "os.remove('pyproject.toml')\nopen('new.txt', 'w').write('x')\n"
+                "import shutil\nshutil.rmtree('docs')")
+          + block("import json\nassert json.load(open('results.json')) == {'written': 1}\n"
+                  "assert open('data/input.csv').read().endswith('3,4\\n')")
+          + block("import json\nassert json.load(open('results.json')) == {'original': True}",
+                  "isolated"))
+    before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file()
+              and p.name != "docvalidate.toml"}
+    first, same_session, next_session = run(check_json, "docs/a.md")
+    assert first["status"] == "passed", first["error"]
+    assert same_session["status"] == "passed", same_session["error"]
+    assert next_session["status"] == "passed", next_session["error"]
+    after = {p: p.read_bytes() for p in project.rglob("*") if p.is_file()
+             and p.name != "docvalidate.toml"}
+    assert after == before
 
 
-@pytest.mark.parametrize("isolation", ["sandbox", "process"])
+def test_what_is_not_copied_is_shown_read_only(project: Path, isolate, write, check_json):
+    isolate("sandbox")
+    (project / ".git").mkdir()
+    write(".git/HEAD", "ref: refs/heads/main\n")
+    big = project / "big.bin"
+    big.write_bytes(b"x" * (9 * 1024 * 1024))
+    write("a.md", block(
+        "assert open('.git/HEAD').read().startswith('ref:')\n"
+        "import os\nassert os.path.getsize('big.bin') == 9 * 1024 * 1024\n"
+        "for name in ('.git/HEAD', 'big.bin'):\n    try:\n        open(name, 'a')\n"
+        "    except OSError:\n        pass\n    else:\n        raise AssertionError(name)"))
+    (ex,) = run(check_json, "a.md")
+    assert ex["status"] == "passed", ex["error"]
+    assert big.stat().st_size == 9 * 1024 * 1024
+
+
+# --- limits and hostile programs ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
 @pytest.mark.parametrize(("config", "code", "kind"), [
     ("limit_memory_mb = 256", "blocks = []\nfor _ in range(64):\n"
      "    blocks.append(bytearray(128 * 1024 * 1024))", "MemoryLimit"),
@@ -178,33 +347,18 @@ def test_fallback_without_bubblewrap(write, monkeypatch, tmp_path: Path):
     ("limit_open_files = 32", "files = [open('f%d' % i, 'w') for i in range(100)]",
      "OpenFilesLimit"),
     ("limit_cpu_seconds = 1", "while True:\n    pass", "CPULimit"),
+    ("limit_processes = 16", "import threading, time\nthreads = [threading.Thread("
+     "target=time.sleep, args=(2,)) for _ in range(64)]\nfor t in threads:\n    t.start()",
+     "ProcessLimit"),
 ])
-def test_limits(write, check_json, isolation: str, config: str, code: str, kind: str):
-    if isolation == "sandbox" and find_bwrap() is None:
-        pytest.skip("bubblewrap is not available here (.ci/run installs it)")
-    write("docvalidate.toml", f'{config}\nisolation = "{isolation}"\n')
+def test_limits(isolate, write, check_json, isolation: str, config: str, code: str, kind: str):
+    isolate(isolation, config)
     write("a.md", block(code, "timeout=20") + block("print('next session')", "isolated"))
     first, second = run(check_json, "a.md")
     assert first["status"] == "failed"
     assert first["error"]["type"] == kind, first["error"]
     assert "config limit_" in first["error"]["message"]
     assert second["status"] == "passed"
-
-
-# --- hostile examples that must hold in both isolation levels where the machine allows ---
-
-
-def _isolation(write, isolation: str) -> None:
-    if isolation == "sandbox" and find_bwrap() is None:
-        pytest.skip("bubblewrap is not available here (.ci/run installs it)")
-    if isolation == "process":
-        from docvalidate.backends.cgroup import PidsCgroup
-
-        probe = PidsCgroup.create(8)
-        if probe is None:
-            pytest.skip("without a pids cgroup (root), plain processes cannot be tracked")
-        probe.remove()
-    write("docvalidate.toml", f'isolation = "{isolation}"\n')
 
 
 def _alive(marker: str) -> list[int]:
@@ -221,9 +375,17 @@ def _alive(marker: str) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("isolation", ["sandbox", "process"])
-def test_fork_bomb_is_capped_and_cleaned_up(write, check_json, isolation: str):
-    _isolation(write, isolation)
+def _gone(marker: str, seconds: float = 10) -> bool:
+    # A PID namespace's processes die as the kernel tears it down, a moment after the session.
+    deadline = time.monotonic() + seconds
+    while _alive(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _alive(marker) == []
+
+
+@both
+def test_fork_bomb_is_capped_and_cleaned_up(isolate, write, check_json, isolation: str):
+    isolate(isolation)
     marker = f"3599.{uuid.uuid4().int % 10**9}"
     write("a.md", block(
         "import os\nfor _ in range(3000):\n    if os.fork() == 0:\n"
@@ -233,12 +395,13 @@ def test_fork_bomb_is_capped_and_cleaned_up(write, check_json, isolation: str):
     assert first["status"] == "failed"
     assert first["error"]["type"] == "ProcessLimit", first["error"]
     assert second["status"] == "passed"
-    assert _alive(marker) == []
+    assert _gone(marker)
 
 
-@pytest.mark.parametrize("isolation", ["sandbox", "process"])
-def test_detached_processes_do_not_outlive_the_session(write, check_json, isolation: str):
-    _isolation(write, isolation)
+@both
+def test_detached_processes_do_not_outlive_the_session(isolate, write, check_json,
+                                                       isolation: str):
+    isolate(isolation)
     marker = f"3598.{uuid.uuid4().int % 10**9}"
     write("a.md", block(
         "import os, subprocess\n"
@@ -248,12 +411,12 @@ def test_detached_processes_do_not_outlive_the_session(write, check_json, isolat
         "os.wait()"))
     (ex,) = run(check_json, "a.md")
     assert ex["status"] == "passed", ex["error"]
-    assert _alive(marker) == []
+    assert _gone(marker)
 
 
-@pytest.mark.parametrize("isolation", ["sandbox", "process"])
-def test_printing_a_gigabyte(write, check_json, isolation: str):
-    _isolation(write, isolation)
+@both
+def test_printing_a_gigabyte(isolate, write, check_json, isolation: str):
+    isolate(isolation)
     write("a.md", block("chunk = 'x' * (1024 * 1024)\nfor _ in range(1024):\n    print(chunk)")
           + block("print('next')"))
     first, second = run(check_json, "a.md")
@@ -262,37 +425,19 @@ def test_printing_a_gigabyte(write, check_json, isolation: str):
     assert second["status"] == "passed"
 
 
-@pytest.mark.parametrize("isolation", ["sandbox", "process"])
-def test_corrupting_the_result_channel(write, check_json, isolation: str):
-    _isolation(write, isolation)
-    write("a.md",
-          block("import os, sys\nos.write(int(sys.argv[1]), b'garbage\\n')")
-          + block("print('after garbage, same session')")
-          + block("import os\nos._exit(0)", "isolated")
-          + block("import sys\nsys.stdout = None\nprint('lost')", "isolated")
-          + block("import sys, os\nos.close(int(sys.argv[1]))\nprint('closed')", "isolated")
-          + block("print('still running')", "isolated"))
-    garbage, after, exited, no_stdout, closed, last = run(check_json, "a.md")
-    assert garbage["error"]["type"] == "WorkerError"
-    assert "corrupted" in garbage["error"]["message"]
-    assert after["status"] == "skipped" and "aborted" in after["reason"]
-    assert exited["error"]["type"] == "WorkerCrashed" and "code 0" in exited["error"]["message"]
-    assert no_stdout["status"] == "passed"
-    assert closed["status"] == "failed"
-    assert last["status"] == "passed"
-
-
-@pytest.mark.parametrize("isolation", ["sandbox", "process"])
-def test_sleeping_forever_times_out(write, check_json, isolation: str):
-    _isolation(write, isolation)
+@both
+def test_sleeping_forever_times_out(isolate, write, check_json, isolation: str):
+    isolate(isolation)
     write("a.md", block("import time\ntime.sleep(3600)", "timeout=1"))
+    started = time.monotonic()
     (ex,) = run(check_json, "a.md")
     assert ex["error"]["type"] == "Timeout" and ex["error"]["line"] == 4  # the sleep
+    assert time.monotonic() - started < 15
 
 
-@pytest.mark.parametrize("isolation", ["sandbox", "process"])
-def test_writing_a_two_gigabyte_file(write, check_json, isolation: str):
-    _isolation(write, isolation)
+@both
+def test_writing_a_two_gigabyte_file(isolate, write, check_json, isolation: str):
+    isolate(isolation)
     write("a.md", block("chunk = b'x' * (16 * 1024 * 1024)\nwith open('big.bin', 'wb') as f:\n"
                         "    for _ in range(128):\n        f.write(chunk)")
           + block("import os\nprint(os.path.getsize('big.bin'))"))
@@ -302,56 +447,91 @@ def test_writing_a_two_gigabyte_file(write, check_json, isolation: str):
     assert int(second["stdout"]) <= 64 * 1024 * 1024  # the default limit held
 
 
-@needs_bwrap
-@pytest.mark.skipif(os.geteuid() != 0, reason="this path is for docvalidate running as root")
-def test_root_without_a_pids_cgroup_runs_examples_unprivileged(project: Path, write,
-                                                                check_json, monkeypatch):
-    from docvalidate.backends import cgroup
-
-    monkeypatch.setattr(cgroup.PidsCgroup, "create", classmethod(lambda cls, limit: None))
-    project.chmod(0o755)  # the examples' user must be able to read the project
-    write("data.txt", "readable")
-    marker = f"3597.{uuid.uuid4().int % 10**9}"
-    write("a.md", block("import os\nassert os.getuid() == 65534, os.getuid()\n"
-                        "assert open('data.txt').read() == 'readable'\n"
-                        "open('out.txt', 'w').write('scratch is writable')")
-          + block("import os\nfor _ in range(3000):\n    if os.fork() == 0:\n"
-                  f"        os.execv('/bin/sleep', ['sleep', '{marker}'])", "timeout=20")
-          + block("print('next')", "isolated"))
-    first, bomb, last = run(check_json, "a.md")
-    assert first["status"] == "passed", first["error"]
-    assert bomb["error"]["type"] == "ProcessLimit", bomb["error"]
-    assert last["status"] == "passed"
-    # Without a cgroup the kernel ends them when the sandbox's PID namespace goes away, which
-    # it finishes asynchronously: allow it a few seconds.
-    deadline = time.monotonic() + 10
-    while _alive(marker) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _alive(marker) == []
+@both
+def test_killing_the_parent_is_contained(isolation: str, isolate, write, check_json):
+    isolate(isolation)
+    write("a.md", block("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
+                        "import time\ntime.sleep(1)") + block("print('next')", "isolated"))
+    # The example's parent is the sandbox's init or the session's supervisor, never
+    # docvalidate (this very process, which must survive): the block fails, the run goes on.
+    first, second = run(check_json, "a.md")
+    assert first["status"] == "failed", first
+    # The sandbox's init belongs to another user: the signal is refused. A plain process's
+    # supervisor dies, and the session with it.
+    expected = "PermissionError" if isolation == "sandbox" and os.geteuid() == 0 \
+        else "WorkerCrashed"
+    assert first["error"]["type"] == expected, first["error"]
+    assert second["status"] == "passed"
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="this path is for docvalidate running as root")
-def test_root_without_a_pids_cgroup_in_process_mode(project: Path, write, monkeypatch):
-    from docvalidate.backends import cgroup
-    from docvalidate.backends.sandbox import interpreter_paths, readable_by_others
+# --- choosing the isolation ----------------------------------------------------------------
 
-    system = "/usr/bin/python3"
-    if not os.path.exists(system) or readable_by_others(interpreter_paths(system)):
-        pytest.skip("needs a system interpreter readable by every user")
-    monkeypatch.setattr(cgroup.PidsCgroup, "create", classmethod(lambda cls, limit: None))
-    project.chmod(0o755)
-    write("docvalidate.toml", f'isolation = "process"\npython = "{system}"\n')
-    write("a.md", block("import os\nassert os.getuid() == 65534, os.getuid()")
-          + block("import os, time\npids = []\nfor _ in range(3000):\n    pid = os.fork()\n"
-                  "    if pid == 0:\n        time.sleep(5)\n        os._exit(0)\n"
-                  "    pids.append(pid)", "timeout=20"))
-    result = invoke("check", "--format", "json", "a.md")
-    first, bomb = json.loads(result.stdout)["examples"]
-    assert first["status"] == "passed", first["error"]
-    assert bomb["error"]["type"] == "ProcessLimit", bomb["error"]
-    # An interpreter that other users cannot read: examples stay root, and a notice says the
-    # process limit is not enforced.
-    write("docvalidate.toml", 'isolation = "process"\n')
+
+def _without_bwrap(monkeypatch, tmp_path: Path) -> None:
+    empty = tmp_path / "no-bwrap-here"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    bwrap_status.cache_clear()
+
+
+@pytest.fixture
+def no_bwrap(monkeypatch, tmp_path: Path):
+    _without_bwrap(monkeypatch, tmp_path)
+    yield
+    monkeypatch.undo()
+    bwrap_status.cache_clear()
+
+
+def test_unset_isolation_falls_back_with_one_warning(write, no_bwrap):
+    from conftest import examples_python
+
+    python = examples_python()
+    if python is None:
+        pytest.skip("no interpreter here that an unprivileged user may run")
+    write("docvalidate.toml", f"python = {python!r}\n")
+    write("a.md", block("print('still runs')"))
     result = invoke("check", "a.md")
-    assert "process limit is not enforced" in result.stderr
-    assert "not readable by other users" in result.stderr
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1
+    assert "not installed" in warnings[0] and "apt-get install bubblewrap" in warnings[0]
+
+
+@pytest.mark.parametrize("how", ["config", "option"])
+def test_explicit_sandbox_never_falls_back(how: str, write, no_bwrap):
+    marker = Path(f"/tmp/docvalidate-ran-{uuid.uuid4().hex}")
+    write("a.md", block(f"open({str(marker)!r}, 'w')"))
+    if how == "config":
+        write("docvalidate.toml", 'isolation = "sandbox"\n')
+        result = invoke("check", "a.md")
+    else:
+        result = invoke("check", "--isolation", "sandbox", "a.md")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "sandbox" in lines[0] and "not installed" in lines[0]
+    assert "Traceback" not in result.output
+    assert not marker.exists()
+
+
+def test_plain_processes_as_root_need_a_readable_interpreter(write, tmp_path: Path):
+    if os.geteuid() != 0:
+        pytest.skip("only as root do examples run as another user than docvalidate")
+    hidden = tmp_path / "private"
+    hidden.mkdir(mode=0o700)
+    python = hidden / "python3"
+    python.symlink_to(os.path.realpath("/proc/self/exe"))
+    write("docvalidate.toml", f'isolation = "process"\npython = "{python}"\n')
+    write("a.md", block("print(1)"))
+    result = invoke("check", "a.md")
+    assert result.exit_code == 2
+    assert "unprivileged user" in result.stderr and str(hidden) in result.stderr
+
+
+def test_sandbox_status_says_why(monkeypatch, tmp_path: Path):
+    _without_bwrap(monkeypatch, tmp_path)
+    try:
+        status = bwrap_status()
+        assert status.path is None and "not installed" in status.reason
+    finally:
+        monkeypatch.undo()
+        bwrap_status.cache_clear()

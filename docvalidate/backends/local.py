@@ -308,8 +308,10 @@ class _Connection:
             return ""
         deadline = time.monotonic() + STACK_WAIT
         while self.diag_open:
-            # After the first bytes, a short silence means the dump is complete.
-            wait = 0.1 if self.tail else deadline - time.monotonic()
+            # After the first bytes, a short silence means the dump is complete; an example
+            # writing there without pause only gets the rest of STACK_WAIT.
+            left = deadline - time.monotonic()
+            wait = min(0.1, left) if self.tail else left
             if wait <= 0 or not select.select([self.diag], [], [], wait)[0]:
                 break
             self._drain_diagnostics()
