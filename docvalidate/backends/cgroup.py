@@ -62,8 +62,23 @@ class Cgroup:
             time.sleep(0.005)
 
     def remove(self) -> None:
-        with contextlib.suppress(OSError):
-            self.path.rmdir()
+        _rmdir(self.path)
+
+
+def _rmdir(path: Path, seconds: float = 1.0) -> None:
+    """Remove a cgroup; the kernel refuses (EBUSY) until its last killed task is gone, which
+    can take a moment after the kill."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.01)
 
 
 def _own_tasks() -> set[int]:
@@ -180,8 +195,7 @@ class _V2(_Hierarchy):
             if self.caps_processes:
                 (path / "pids.max").write_text(str(limit))
         except OSError:
-            with contextlib.suppress(OSError):
-                path.rmdir()
+            _rmdir(path, 0)
             return None
         return Cgroup(path, 2, self.caps_processes)
 
@@ -194,8 +208,7 @@ class _V2(_Hierarchy):
         return self.own / "cgroup.threads"
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.top.rmdir()
+        _rmdir(self.top)
 
 
 def _v2_mount() -> Path | None:
@@ -214,6 +227,7 @@ def _hierarchy() -> _Hierarchy | None:
     wanted = os.environ.get("DOCVALIDATE_CGROUP", "")
     if wanted == "none":
         return None
+    remove_stale()
     if wanted in ("", "v1") and _V1.usable():
         probe = _V1().make(1)
         if probe is not None:

@@ -14,8 +14,10 @@ namespace of their own, which gives them a process count of their own as well).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pwd
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,12 +43,15 @@ class Identity:
 
 
 class Identities:
-    """Hands out the users sessions run as; one at a time per dedicated user."""
+    """Hands out the users sessions run as. A dedicated user is held by one session at a time
+    across every docvalidate process on the machine (a lock file each), and handed out round
+    robin, so that a user is not reused while the last session's processes are still being
+    torn down."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._free: list[int] = []
-        self._next = 0
+        self._held: dict[int, int] = {}  # uid -> fd of its lock file
+        self._next = os.getpid() % SLOTS  # concurrent runs start at different places
 
     @staticmethod
     def root() -> bool:
@@ -55,23 +60,29 @@ class Identities:
     def acquire(self) -> Identity:
         if not self.root():
             return Identity(os.getuid(), os.getgid(), dedicated=False)
+        folder = _lock_folder()
         with self._lock:
-            while True:
-                if self._free:
-                    uid = self._free.pop()
-                else:
-                    if self._next >= SLOTS:
-                        raise RuntimeError("no free user for a session")
-                    uid = UID_BASE + self._next
-                    self._next += 1
-                    if _taken(uid):
-                        continue
+            for _ in range(SLOTS):
+                slot, self._next = self._next, (self._next + 1) % SLOTS
+                uid = UID_BASE + slot
+                if uid in self._held or _taken(uid):
+                    continue
+                fd = os.open(folder / str(uid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    os.close(fd)
+                    continue
+                self._held[uid] = fd
                 return Identity(uid, uid, dedicated=True)
+        raise RuntimeError("every session user is in use")
 
     def release(self, identity: Identity) -> None:
         if identity.dedicated:
             with self._lock:
-                self._free.append(identity.uid)
+                fd = self._held.pop(identity.uid, None)
+            if fd is not None:
+                os.close(fd)
 
     def account_files(self, folder: Path) -> tuple[Path, Path]:
         """/etc/passwd and /etc/group with our users added, for the sandbox to show (so that
@@ -85,6 +96,15 @@ class Identities:
         for path in (passwd, group):
             path.chmod(0o644)
         return passwd, group
+
+
+IDENTITIES = Identities()  # one per process: two backends must not hand out the same user
+
+
+def _lock_folder() -> Path:
+    folder = Path(tempfile.gettempdir()) / "docvalidate-users"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
 
 
 def _taken(uid: int) -> bool:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from docvalidate.backends.base import BackendError, Job, Limits, Received
 from docvalidate.backends.cgroup import Cgroup, ThreadCgroups
-from docvalidate.backends.identity import Identities, Identity
+from docvalidate.backends.identity import IDENTITIES, Identity
 from docvalidate.backends.sandbox import Layout, as_user, bwrap_command, drop_to
 from docvalidate.protocol import max_frame
 from docvalidate.workspace import Survey, materialize, survey
@@ -109,7 +109,7 @@ class LocalBackend:
 
     def __post_init__(self) -> None:
         self._cgroups = ThreadCgroups(self.limits.processes)
-        self._identities = Identities()
+        self._identities = IDENTITIES
         self._folder = RunFolder()
         self._surveys: dict[Path, Survey] = {}
         self._lock = threading.Lock()
