@@ -715,6 +715,25 @@ with Quiet():
         "example raised")
 
 
+def test_running_the_code_in_a_thread_is_rejected():
+    # An exception in a thread is printed, not raised: the example would pass.
+    candidate = '''\
+import threading
+
+
+def check():
+    prices = [1, 2, 3]
+    assert sum(prices) == 7
+
+
+worker = threading.Thread(target=check)
+worker.start()
+worker.join()
+'''
+    assert check_intent(PRICES, candidate, error=ASSERTION) == (
+        "adds a `threading.Thread`, which swallows the AssertionError the example raised")
+
+
 def test_handlers_that_do_not_swallow_the_error_are_accepted():
     fixed = PARSE.replace("1,}", "1}")
     other = fixed.replace("data = json.loads", "try:\n    data = json.loads").replace(
@@ -765,7 +784,23 @@ BODY = "    prices = [1, 2, 3]\n    assert sum(prices) == 7\n"
     (f"def _unused():\n{BODY}",
      "moves code the example ran into `def _unused`, which is never called"),
     (f"async def _unused():\n{BODY}",
-     "moves code the example ran into `def _unused`, which is never called"),
+     "moves code the example ran into `async def _unused`, which is never called"),
+    (f"async def main():\n{BODY}\n\nmain()\n",
+     "moves code the example ran into `async def main`, which is never awaited"),
+    (f"def steps():\n{BODY}    yield\n\n\nsteps()\n",
+     "moves code the example ran into `def steps`, a generator that is never iterated"),
+    (f"class Check:\n    def run(self):\n{BODY.replace('    ', '        ')}\n\nCheck()\n",
+     "moves code the example ran into `def run`, which is never called"),
+    (f"def outer():\n    def inner():\n{BODY.replace('    ', '        ')}\n    return 1\n"
+     "\n\nouter()\n", "moves code the example ran into `def inner`, which is never called"),
+    (f"try:\n    pass\nexcept ValueError:\n{BODY}",
+     "puts code in an `except` clause of a `try` that raises nothing, where it never runs"),
+    ("prices = [1, 2, 3]\nFalse and print(sum(prices) == 7)\n",
+     "puts code behind `False and`, where it never runs"),
+    ("prices = [1, 2, 3]\nTrue or print(sum(prices) == 7)\n",
+     "puts code behind `True or`, where it never runs"),
+    ("prices = [1, 2, 3]\nprint(sum(prices) == 7) if 0 else None\n",
+     "puts code in the branch of `... if 0 else ...` that is never taken"),
     (f"def _unused():\n    return\n{BODY}", "puts code after `return`, where it never runs"),
     (f"raise ValueError('skip')\n{BODY.replace('    ', '')}",
      "puts code after `raise`, where it never runs"),
@@ -811,6 +846,16 @@ def test_exit_before_the_code_is_reported_as_the_exit():
     "def main():\n" + BODY.replace("7", "6") + "\n\nmain()\n",
     "def helper():\n    return 6\n\n\n" + PRICES.replace("7", "6"),
     "def check():\n" + BODY.replace("7", "6") + '\n\n__all__ = ["check"]\n',
+    "import asyncio\n\n\nasync def main():\n" + BODY.replace("7", "6")
+    + "\n\nasyncio.run(main())\n",
+    "def steps():\n" + BODY.replace("7", "6") + "    yield\n\n\nlist(steps())\n",
+    "class Check:\n    def run(self):\n" + BODY.replace("7", "6").replace("    ", "        ")
+    + "\n\nCheck().run()\n",
+    "class Check:\n    def __init__(self):\n"
+    + BODY.replace("7", "6").replace("    ", "        ") + "\n\nCheck()\n",
+    "try:\n    import numpy\nexcept ImportError:\n    numpy = None\n" + PRICES.replace("7", "6"),
+    "prices = [1, 2, 3]\nassert sum(prices) == 6 or print('wrong')\n",
+    "prices = [1, 2, 3]\nprint(sum(prices) if prices else 0)\nassert sum(prices) == 6\n",
     # A terminator at the end of its body leaves nothing behind it.
     "def total(values):\n    return sum(values)\n\n\nprices = [1, 2, 3]\n"
     "assert total(prices) == 6\n",

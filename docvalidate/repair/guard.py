@@ -8,10 +8,11 @@ one reported,
 
 1. changes a ``no-fix`` block at all;
 2. is not valid Python, or (an interactive session) not a valid session: also a session that
-   lost all its ``>>>`` prompts while the original had some;
+   lost all its ``>>>`` prompts while the original had some (a candidate that does not parse
+   is left to the runner when the original did not parse either);
 3. adds mocking (``unittest.mock``/``mock``), a monkeypatch of an imported third-party name,
    a way out (``sys.exit``, ``os._exit``, ``exit()``, ``quit()``, ``raise SystemExit``), or
-   code hidden in a string (``exec``/``eval``/``compile``);
+   code hidden in a string (the builtins ``exec``/``eval``/``compile``);
 4. reaches outside the example: file descriptors (``os.write``, ``os.dup2``, ``os.fdopen``,
    ``open(3)``, ``socket.fromfd``, ``/proc/self/fd``, ...), native code (``ctypes``,
    ``cffi``), signals (``signal.signal``, ``signal.alarm``, ``os.kill``, ...), or the running
@@ -19,28 +20,34 @@ one reported,
    changes to ``sys.modules`` or ``builtins``, ``__builtins__``, ``faulthandler``);
 5. adds a broad handler (bare ``except:``, ``except Exception``/``BaseException``, also inside
    a tuple, or ``contextlib.suppress`` of them), whatever its body;
-6. adds a handler that swallows the error the original raised: an ``except`` (or
+6. adds, when the original's error is known, a handler that swallows it: an ``except`` (or
    ``contextlib.suppress``) naming its class or one of its bases without re-raising, a
-   ``finally`` that returns, breaks or continues, or an ``__exit__`` that returns a value;
+   ``finally`` that returns, breaks or continues, an ``__exit__`` that returns a value, or a
+   thread (``threading.Thread``), whose exceptions are printed, not raised;
 7. puts code where it never runs: under a condition that is always false (``if False:``,
    ``if 0:``, ``if 1 == 2:``, ``while False:``, ``if False and x:``, the ``else`` of
-   ``if True:``, a loop over ``()``), after a ``return``, ``raise``, ``continue``, ``break`` or
-   exit call in the same body, or (statements the original ran) in a function that is never
-   called;
+   ``if True:``, a loop over ``()``, the ``except`` of a ``try: pass``), behind ``False and``
+   / ``True or`` or in the branch of ``a if False else b`` never taken, after a ``return``,
+   ``raise``, ``continue``, ``break`` or exit call in the same body, or (statements the
+   original ran outside any function) in a function that is never called, a coroutine never
+   awaited or a generator never iterated;
 8. turns a non-trivial body (or the whole example) into ``pass``/``...``;
 9. replaces the example with unrelated code: the original called something, and the candidate
    keeps none of its names (apart from names its error proved missing);
 10. checks less: fewer real ``assert`` statements (one that is always true, such as
     ``assert 1 == 1``, ``assert x == x`` or ``assert isinstance(x, object)``, is not real), an
-    assert that checked a call and no longer calls anything, or removed/changed expected
-    output (``#>`` comments, the output under ``>>>`` statements) unless ``update_output``;
+    assert that checked a call and no longer calls anything (asserts pair up by position),
+    or removed/changed expected output (``#>`` comments, the output under ``>>>``
+    statements) unless ``update_output``;
 11. drops an import, call or attribute use of a non-standard-library name the original used,
     unless the original's error proved that very name does not exist;
 12. has more than 40% fewer lines of code (lines holding a token other than a comment).
 
-What is added (rules 3 to 7) is compared with what the original already had, as multisets:
-only what is new counts. An interactive session is checked as the program its statements
-make, and its expected output is the output under its statements.
+What is added (rules 3 to 7) is compared with what the original already had, as multisets
+(for rule 7, of the statements in code that never runs): only what is new counts, and names
+are compared after following aliases. An interactive session (``interactive``, or a block whose
+first line starts with ``>>>`` whatever the caller says) is checked as the program its
+statements make, and its expected output is the output under its statements.
 
 Names are followed through aliases and the objects made from them: after
 ``import pandas as pd`` and ``df = pd.DataFrame(data)``, ``df.groupby`` is the key
@@ -117,6 +124,8 @@ _OUTSIDE_CALLS: dict[Key, str] = {
 }
 _OUTSIDE_MODULES: dict[str, str] = {"ctypes": _NATIVE, "_ctypes": _NATIVE, "cffi": _NATIVE,
                                     "faulthandler": _INTERPRETER}
+_THREADS: frozenset[Key] = frozenset({("threading", "Thread"), ("threading", "Timer"),
+                                      ("_thread", "start_new_thread"), ("_thread", "start_new")})
 _OPENERS: frozenset[Key] = frozenset({("builtins", "open"), ("io", "open"), ("io", "FileIO"),
                                       ("_io", "open"), ("_io", "FileIO")})
 _FD_PATH = re.compile(r"/(?:proc/(?:self|thread-self|\d+)/fd|dev/fd)(?![\w-])")
@@ -154,7 +163,7 @@ class _Dead:
     """Statements that never run, and why (the reason rule 7 gives)."""
 
     reason: str
-    statements: tuple[str, ...]  # the simple statements inside, unparsed
+    statements: tuple[str, ...]  # the simple statements (or expressions) inside, unparsed
     ran_only: bool = False  # only those the original ran at the top level count
 
 
@@ -520,6 +529,25 @@ def _dead_code(tree: ast.Module, exits: dict[int, str]) -> list[_Dead]:
         elif isinstance(node, ast.For | ast.AsyncFor) and _truth(node.iter) is False:
             regions.append(_Dead(f"puts code in a loop over `{_short(ast.unparse(node.iter))}`"
                                  ", which never runs", _simple_statements(node.body)))
+        elif isinstance(node, ast.Try | ast.TryStar) and _is_trivial(node.body):
+            regions.append(_Dead("puts code in an `except` clause of a `try` that raises "
+                                 "nothing, where it never runs",
+                                 _simple_statements(h for handler in node.handlers
+                                                    for h in handler.body)))
+        elif isinstance(node, ast.BoolOp):
+            decisive = isinstance(node.op, ast.Or)  # `True or x`, `False and x`
+            word = "or" if decisive else "and"
+            for index, value in enumerate(node.values[:-1]):
+                if _truth(value) is decisive:
+                    regions.append(_Dead(f"puts code behind `{_short(ast.unparse(value), 40)} "
+                                         f"{word}`, where it never runs",
+                                         tuple(map(ast.unparse, node.values[index + 1:]))))
+                    break
+        elif isinstance(node, ast.IfExp) and (truth := _truth(node.test)) is not None:
+            untaken = node.orelse if truth else node.body
+            regions.append(_Dead(f"puts code in the branch of `... if "
+                                 f"{_short(ast.unparse(node.test), 40)} else ...` that is "
+                                 "never taken", (ast.unparse(untaken),)))
     regions.extend(_uncalled_functions(tree))
     return [region for region in regions if region.statements]
 
@@ -543,24 +571,42 @@ def _terminator(stmt: ast.stmt, exits: dict[int, str]) -> str | None:
 
 
 def _uncalled_functions(tree: ast.Module) -> Iterator[_Dead]:
-    """Top-level functions whose name is never mentioned outside their own body (neither
-    called, passed on, decorated, nor named in a string such as ``__all__``)."""
-    defs = [stmt for stmt in tree.body
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
-            and not stmt.decorator_list]
+    """Functions whose body never runs: never mentioned outside their own body (neither
+    called, passed on, nor named in a string such as ``__all__``), or, for a generator or a
+    coroutine, only called in a statement of its own, which makes an object and drops it.
+    Decorated functions and ``__dunder__`` methods are called by others."""
+    defs = [node for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and not node.decorator_list
+            and not (node.name.startswith("__") and node.name.endswith("__"))]
     if not defs:
         return
-    everywhere = _mentions(tree)
-    for stmt in defs:
-        if everywhere[stmt.name] <= _mentions(stmt)[stmt.name]:
-            yield _Dead(f"moves code the example ran into `def {stmt.name}`, which is never "
-                        "called", _simple_statements(stmt.body), ran_only=True)
+    everywhere, dropped = _mentions(tree)
+    for node in defs:
+        own, own_dropped = _mentions(node)
+        name = node.name
+        mentioned = everywhere[name] - own[name]
+        coroutine = isinstance(node, ast.AsyncFunctionDef)
+        where = f"moves code the example ran into `{'async ' * coroutine}def {name}`"
+        if mentioned <= 0:
+            reason = f"{where}, which is never called"
+        elif mentioned > dropped[name] - own_dropped[name]:
+            continue
+        elif coroutine:
+            reason = f"{where}, which is never awaited"
+        elif _is_generator(node):
+            reason = f"{where}, a generator that is never iterated"
+        else:
+            continue
+        yield _Dead(reason, _simple_statements(node.body), ran_only=True)
 
 
-def _mentions(tree: ast.AST) -> Counter[str]:
-    """How often each name is mentioned: read (not assigned), as an attribute, or as a
-    string (``__all__``, ``globals()["f"]``)."""
+def _mentions(tree: ast.AST) -> tuple[Counter[str], Counter[str]]:
+    """How often each name is mentioned (read, not assigned; as an attribute; or as a
+    string: ``__all__``, ``globals()["f"]``), and how often it is called in a statement of
+    its own (``f()``: what the call returns is dropped)."""
     found: Counter[str] = Counter()
+    dropped: Counter[str] = Counter()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
             found[node.id] += 1
@@ -568,7 +614,24 @@ def _mentions(tree: ast.AST) -> Counter[str]:
             found[node.attr] += 1
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             found[node.value] += 1
-    return found
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            func = node.value.func
+            if isinstance(func, ast.Name | ast.Attribute):
+                dropped[func.id if isinstance(func, ast.Name) else func.attr] += 1
+    return found, dropped
+
+
+def _is_generator(function: ast.FunctionDef) -> bool:
+    """A ``yield`` in the function's own body (not in a function defined inside it)."""
+    nested = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+    pending: list[ast.AST] = list(function.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Yield | ast.YieldFrom):
+            return True
+        if not isinstance(node, nested):
+            pending.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def _simple_statements(body: Iterable[ast.stmt], *, into_functions: bool = True
@@ -831,6 +894,8 @@ class _Scanner(ast.NodeVisitor):
             attr = node.args[1]
             self._patch(node.args[0], attr.value if isinstance(attr, ast.Constant)
                         and isinstance(attr.value, str) else "...")
+        elif key in _THREADS:  # an exception in a thread is printed, not raised
+            self.handlers.append(_Handler(f"a `{_text(node.func)}`", None))
         elif key == ("contextlib", "suppress"):
             shown = f"`{_text(node.func)}({', '.join(map(ast.unparse, node.args))})`"
             if any(_is_broad(a) for a in node.args):
