@@ -4,7 +4,7 @@ local OpenAI-compatible server (tests/llm_server.py)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -112,7 +112,8 @@ SWALLOWED = ("adds an `except AssertionError:` handler, which swallows the Asser
                  "(the original had 2)", id="session-without-prompts"),
 ])
 def test_hollow_repairs_are_rejected_and_nothing_is_written(
-        project: Path, write, server: LLMServer, block: str, hollow: str, reason: str) -> None:
+        project: Path, write: Callable[[str, str], Path], server: LLMServer, block: str,
+        hollow: str, reason: str) -> None:
     doc = write("a.md", f"# Totals\n\n{FENCE}python\n{block}{FENCE}\n")
     before = doc.read_bytes()
     server.script(answer(hollow))

@@ -610,7 +610,7 @@ def test_ordinary_use_of_the_same_modules_is_accepted(added: str) -> None:
     assert check_intent(PRICES, candidate, error=ASSERTION) is None
 
 
-def test_descriptor_use_the_original_had_may_stay():
+def test_descriptor_use_the_original_had_may_stay() -> None:
     original = '''\
 import os
 
@@ -668,7 +668,7 @@ def test_handler_for_a_base_of_the_error_is_rejected(handler: str, shown: str) -
         f"adds {shown}, which swallows the JSONDecodeError the example raised")
 
 
-def test_suppressing_the_error_seen_is_rejected():
+def test_suppressing_the_error_seen_is_rejected() -> None:
     candidate = "import contextlib\n" + PRICES.replace(
         "assert", "with contextlib.suppress(AssertionError):\n    assert")
     assert check_intent(PRICES, candidate, error=ASSERTION) == (
@@ -681,7 +681,7 @@ def test_suppressing_the_error_seen_is_rejected():
         "example raised")
 
 
-def test_finally_that_returns_and_exit_that_returns_true_are_rejected():
+def test_finally_that_returns_and_exit_that_returns_true_are_rejected() -> None:
     finally_return = '''\
 def check(prices):
     try:
@@ -715,7 +715,7 @@ with Quiet():
         "example raised")
 
 
-def test_running_the_code_in_a_thread_is_rejected():
+def test_running_the_code_in_a_thread_is_rejected() -> None:
     # An exception in a thread is printed, not raised: the example would pass.
     candidate = '''\
 import threading
@@ -734,7 +734,7 @@ worker.join()
         "adds a `threading.Thread`, which swallows the AssertionError the example raised")
 
 
-def test_handlers_that_do_not_swallow_the_error_are_accepted():
+def test_handlers_that_do_not_swallow_the_error_are_accepted() -> None:
     fixed = PARSE.replace("1,}", "1}")
     other = fixed.replace("data = json.loads", "try:\n    data = json.loads").replace(
         "print(", "except KeyError:\n    data = {}\nprint(")
@@ -753,7 +753,7 @@ def test_handlers_that_do_not_swallow_the_error_are_accepted():
     assert check_intent("total = sum([1, 2, 3])\n", loop, error=ASSERTION) is None
 
 
-def test_a_broad_handler_is_reported_as_broad():
+def test_a_broad_handler_is_reported_as_broad() -> None:
     candidate = PRICES.replace("assert", "try:\n    assert") + (
         "except (AssertionError, Exception):\n    pass\n")
     assert check_intent(PRICES, candidate, error=ASSERTION) == (
@@ -812,7 +812,7 @@ def test_code_that_never_runs_is_rejected(wrapped: str, reason: str) -> None:
     assert check_intent(PRICES, wrapped, error=ASSERTION) == reason
 
 
-def test_code_after_a_return_in_a_function_is_rejected():
+def test_code_after_a_return_in_a_function_is_rejected() -> None:
     original = '''\
 def total(prices):
     subtotal = sum(prices)
@@ -826,7 +826,7 @@ print(total([1, 2]))
     assert check_intent(original, candidate) == "puts code after `return`, where it never runs"
 
 
-def test_exit_before_the_code_is_reported_as_the_exit():
+def test_exit_before_the_code_is_reported_as_the_exit() -> None:
     candidate = "import sys\nsys.exit(0)\n" + PRICES
     assert check_intent(PRICES, candidate, error=ASSERTION) == "adds a call to sys.exit()"
 
@@ -864,7 +864,7 @@ def test_code_that_runs_is_accepted(candidate: str) -> None:
     assert check_intent(PRICES, candidate, error=ASSERTION) is None
 
 
-def test_dead_code_the_original_had_may_stay():
+def test_dead_code_the_original_had_may_stay() -> None:
     original = "DEBUG = False\nif False:\n    print('debug')\n" + PRICES
     assert check_intent(original, original.replace("== 7", "== 6"), error=ASSERTION) is None
     # A function the original never called either.
@@ -875,7 +875,7 @@ def test_dead_code_the_original_had_may_stay():
 # --- rule 9: unrelated replacement -----------------------------------------------------------
 
 
-def test_unrelated_replacement_is_rejected():
+def test_unrelated_replacement_is_rejected() -> None:
     assert check_intent(PRICES, "value = 7\nassert value == 7\n", error=ASSERTION) == (
         "replaces the example with unrelated code that keeps none of its names (`sum`)")
     assert check_intent(REQUESTS, "total = 6\nassert total == 6\n") == (
@@ -883,7 +883,7 @@ def test_unrelated_replacement_is_rejected():
         "(`get`, `raise_for_status`, `json`)")
 
 
-def test_related_code_is_not_unrelated():
+def test_related_code_is_not_unrelated() -> None:
     # One shared name (even a builtin or a variable) is enough for this rule.
     original = "prices = [1, 2, 3]\nprint(totl(prices))\n#> 6\n"
     error = ErrorInfo("NameError", "name 'totl' is not defined", mro=("builtins.NameError",))
@@ -892,7 +892,7 @@ def test_related_code_is_not_unrelated():
     assert check_intent("x = 1\n", "y = 2\n") is None
 
 
-def test_names_proven_missing_do_not_count():
+def test_names_proven_missing_do_not_count() -> None:
     original = "fetch_usr(1)\n"
     candidate = "load_user(1)\n"
     assert check_intent(original, candidate) == (
@@ -981,7 +981,7 @@ def test_hollow_session_in_a_python_fence_is_rejected(candidate: str, reason: st
     assert check_intent(original, candidate, interactive=True, error=ASSERTION) == reason
 
 
-def test_session_repaired_in_a_python_fence_is_accepted():
+def test_session_repaired_in_a_python_fence_is_accepted() -> None:
     original = session_in_python_fence()
     assert check_intent(original, original.replace("7", "6"), interactive=True,
                         error=ASSERTION) is None
@@ -998,7 +998,7 @@ def test_session_without_prompts_is_rejected(candidate: str) -> None:
         "(the original had 2)")
 
 
-def test_a_session_is_guarded_even_when_the_caller_says_otherwise():
+def test_a_session_is_guarded_even_when_the_caller_says_otherwise() -> None:
     hollow = ">>> if False:\n...     prices = [1, 2, 3]\n...     assert sum(prices) == 7\n"
     assert check_intent(SESSION_PY, hollow, error=ASSERTION) == (
         "puts code under `if False:`, which never runs")

@@ -68,7 +68,7 @@ import tokenize
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from docvalidate.model import ErrorInfo
 from docvalidate.sources.fences import is_interactive
@@ -621,7 +621,7 @@ def _mentions(tree: ast.AST) -> tuple[Counter[str], Counter[str]]:
     return found, dropped
 
 
-def _is_generator(function: ast.FunctionDef) -> bool:
+def _is_generator(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """A ``yield`` in the function's own body (not in a function defined inside it)."""
     nested = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
     pending: list[ast.AST] = list(function.body)
@@ -660,11 +660,11 @@ def _simple_statements(body: Iterable[ast.stmt], *, into_functions: bool = True
 # --- constant conditions, folded from literals only (nothing is ever run) ------------------
 
 _UNKNOWN: Final = object()
-_COMPARE: dict[type[ast.cmpop], Callable[[object, object], object]] = {
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
     ast.Gt: operator.gt, ast.GtE: operator.ge,
-    ast.In: lambda a, b: operator.contains(b, a),  # type: ignore[arg-type]
-    ast.NotIn: lambda a, b: not operator.contains(b, a),  # type: ignore[arg-type]
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
 }
 _SINGLETONS = (type(None), bool, type(Ellipsis))
 
@@ -1008,7 +1008,7 @@ class _Scanner(ast.NodeVisitor):
     # -- handlers that can hide the error ------------------------------------------------
 
     def visit_Try(self, node: ast.Try | ast.TryStar) -> None:
-        ending = _leaves(node.finalbody)
+        ending = _jumps_out(node.finalbody)
         if ending is not None:  # leaving a `finally` drops the exception in flight
             self.handlers.append(_Handler(f"a `finally:` block that ends in `{ending}`", None))
         self.generic_visit(node)
@@ -1146,7 +1146,7 @@ class _Scanner(ast.NodeVisitor):
             self.cheats.append(f"a monkeypatch of {_dotted((*key, attr))}")
 
 
-def _leaves(body: list[ast.stmt], loop: bool = False) -> str | None:
+def _jumps_out(body: list[ast.stmt], loop: bool = False) -> str | None:
     """The ``return``/``break``/``continue`` that jumps out of ``body`` (a ``finally``), if
     any: not one inside a function defined there, nor a ``break`` of a loop inside it."""
     for stmt in body:
@@ -1158,11 +1158,11 @@ def _leaves(body: list[ast.stmt], loop: bool = False) -> str | None:
             continue
         inner = isinstance(stmt, ast.For | ast.AsyncFor | ast.While)
         for part in _statement_lists(stmt):
-            found = _leaves(part, loop or (inner and part is getattr(stmt, "body", None)))
+            found = _jumps_out(part, loop or (inner and part is getattr(stmt, "body", None)))
             if found is not None:
                 return found
         for handler in [*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())]:
-            found = _leaves(handler.body, loop)
+            found = _jumps_out(handler.body, loop)
             if found is not None:
                 return found
     return None
