@@ -12,33 +12,36 @@ one reported,
    is left to the runner when the original did not parse either);
 3. adds mocking (``unittest.mock``/``mock``), a monkeypatch of an imported third-party name,
    a way out (``sys.exit``, ``os._exit``, ``exit()``, ``quit()``, ``raise SystemExit``), or
-   code hidden in a string (the builtins ``exec``/``eval``/``compile``);
+   code hidden in a string (the builtins ``exec``/``eval``/``compile``, ``runpy``);
 4. reaches outside the example: file descriptors (``os.write``, ``os.dup2``, ``os.fdopen``,
    ``open(3)``, ``socket.fromfd``, ``/proc/self/fd``, ...), native code (``ctypes``,
    ``cffi``), signals (``signal.signal``, ``signal.alarm``, ``os.kill``, ...), or the running
    interpreter (``sys._getframe``, ``inspect.stack``, ``gc.get_objects``, ``sys.settrace``,
-   changes to ``sys.modules`` or ``builtins``, ``__builtins__``, ``faulthandler``);
+   changes to ``sys.modules`` or ``builtins``, ``__builtins__``, ``faulthandler``), also
+   when reached through ``__import__``, ``importlib``, ``getattr``, ``sys.modules["os"]``,
+   ``vars(os)``, ``posix`` or a star import;
 5. adds a broad handler (bare ``except:``, ``except Exception``/``BaseException``, also inside
    a tuple, or ``contextlib.suppress`` of them), whatever its body;
 6. adds, when the original's error is known, a handler that swallows it: an ``except`` (or
-   ``contextlib.suppress``) naming its class or one of its bases without re-raising, a
-   ``finally`` that returns, breaks or continues, an ``__exit__`` that returns a value, or a
-   thread (``threading.Thread``), whose exceptions are printed, not raised;
+   ``contextlib.suppress``) naming its class or one of its bases without a ``raise``
+   statement of its own, a ``finally`` that returns, breaks or continues, an ``__exit__``
+   that returns a value, or a way to run code later whose exceptions are printed, not raised
+   (``threading.Thread``, ``atexit.register``, executors, ...);
 7. puts code where it never runs: under a condition that is always false (``if False:``,
    ``if 0:``, ``if 1 == 2:``, ``while False:``, ``if False and x:``, the ``else`` of
-   ``if True:``, a loop over ``()``, the ``except`` of a ``try: pass``), behind ``False and``
-   / ``True or`` or in the branch of ``a if False else b`` never taken, after a ``return``,
-   ``raise``, ``continue``, ``break`` or exit call in the same body, or (statements the
-   original ran outside any function) in a function that is never called, a coroutine never
-   awaited or a generator never iterated;
+   ``if True:``, a loop over ``()`` or ``range(0)``, the ``except`` of a ``try: pass``),
+   behind ``False and`` / ``True or`` or in the branch of ``a if False else b`` never taken,
+   after a ``return``, ``raise``, ``continue``, ``break`` or exit call in the same body, or
+   (statements the original ran outside any function) under ``if TYPE_CHECKING:``, in a
+   function that is never called, a coroutine never awaited or a generator never iterated;
 8. turns a non-trivial body (or the whole example) into ``pass``/``...``;
 9. replaces the example with unrelated code: the original called something, and the candidate
    keeps none of its names (apart from names its error proved missing);
 10. checks less: fewer real ``assert`` statements (one that is always true, such as
     ``assert 1 == 1``, ``assert x == x`` or ``assert isinstance(x, object)``, is not real), an
-    assert that checked a call and no longer calls anything (asserts pair up by position),
-    or removed/changed expected output (``#>`` comments, the output under ``>>>``
-    statements) unless ``update_output``;
+    assert that checked a call and no longer calls anything but builtins on literals
+    (asserts pair up by position), or removed/changed expected output (``#>`` comments, the
+    output under ``>>>`` statements) unless ``update_output``;
 11. drops an import, call or attribute use of a non-standard-library name the original used,
     unless the original's error proved that very name does not exist;
 12. has more than 40% fewer lines of code (lines holding a token other than a comment).
@@ -59,6 +62,7 @@ candidate uses it or something below it.
 from __future__ import annotations
 
 import ast
+import builtins
 import doctest
 import io
 import operator
@@ -83,6 +87,7 @@ _MOCK_MODULES: tuple[Key, ...] = (("unittest", "mock"), ("mock",))
 _EXITS: dict[Key, str] = {("sys", "exit"): "sys.exit()", ("os", "_exit"): "os._exit()"}
 _BUILTIN_EXITS = frozenset({"exit", "quit"})
 _HIDDEN_CODE = frozenset({"exec", "eval", "compile"})
+_BUILTIN_NAMES = frozenset(dir(builtins))
 _BROAD = frozenset({"Exception", "BaseException"})
 _NOT_CODE = frozenset({tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
                        tokenize.DEDENT, tokenize.ENDMARKER})
@@ -124,10 +129,19 @@ _OUTSIDE_CALLS: dict[Key, str] = {
 }
 _OUTSIDE_MODULES: dict[str, str] = {"ctypes": _NATIVE, "_ctypes": _NATIVE, "cffi": _NATIVE,
                                     "faulthandler": _INTERPRETER}
-_THREADS: frozenset[Key] = frozenset({("threading", "Thread"), ("threading", "Timer"),
-                                      ("_thread", "start_new_thread"), ("_thread", "start_new")})
-_OPENERS: frozenset[Key] = frozenset({("builtins", "open"), ("io", "open"), ("io", "FileIO"),
-                                      ("_io", "open"), ("_io", "FileIO")})
+# Rule 6: ways to run code later, where an exception it raises does not fail the example.
+_DEFERRED: frozenset[Key] = frozenset({
+    ("threading", "Thread"), ("threading", "Timer"), ("_thread", "start_new_thread"),
+    ("_thread", "start_new"), ("atexit", "register"), ("weakref", "finalize"),
+    ("concurrent", "futures", "ThreadPoolExecutor"),
+    ("concurrent", "futures", "ProcessPoolExecutor"), ("multiprocessing", "Process")})
+# Modules that are other names for the ones the tables above use.
+_SAME_MODULE = {"posix": "os", "nt": "os", "_socket": "socket", "_signal": "signal",
+                "_io": "io"}
+_IMPORT_CALLS: frozenset[Key] = frozenset({("importlib", "import_module"),
+                                           ("importlib", "__import__")})
+_RUN_CODE: frozenset[Key] = frozenset({("runpy", "run_path"), ("runpy", "run_module")})
+_OPENERS: frozenset[Key] = frozenset({("builtins", "open"), ("io", "open"), ("io", "FileIO")})
 _FD_PATH = re.compile(r"/(?:proc/(?:self|thread-self|\d+)/fd|dev/fd)(?![\w-])")
 
 
@@ -444,8 +458,16 @@ def _study(code: str, interactive: bool) -> _Facts:
 def _study_assert(node: ast.Assert) -> _Assert:
     literal = isinstance(node.test, ast.Constant)  # `assert True` checks nothing
     always = _truth(node.test, reflexive=True) is True
-    calls = any(isinstance(n, ast.Call) for n in ast.walk(node.test))
+    calls = any(isinstance(n, ast.Call) and not _on_literals(n) for n in ast.walk(node.test))
     return _Assert(_short(ast.unparse(node)), not (literal or always), literal, calls)
+
+
+def _on_literals(call: ast.Call) -> bool:
+    """A builtin called on literals only (``int(7)``, ``len("abc")``): no call of the
+    example's code, just another way to write a constant."""
+    return (isinstance(call.func, ast.Name) and call.func.id in _BUILTIN_NAMES
+            and all(_literal(a) is not _UNKNOWN for a in call.args)
+            and all(_literal(k.value) is not _UNKNOWN for k in call.keywords))
 
 
 def _scan_tokens(source: str) -> tuple[int, list[str]]:
@@ -526,6 +548,11 @@ def _dead_code(tree: ast.Module, exits: dict[int, str]) -> list[_Dead]:
             elif truth is True and isinstance(node, ast.If) and node.orelse:
                 regions.append(_Dead(f"puts code under the `else` of {header}, which never "
                                      "runs", _simple_statements(node.orelse)))
+            elif isinstance(node, ast.If) and _is_type_checking(node.test):
+                # False when the code runs; a new import there is fine, the example is not.
+                regions.append(_Dead(f"moves code the example ran under {header}, which is "
+                                     "false when it runs", _simple_statements(node.body),
+                                     ran_only=True))
         elif isinstance(node, ast.For | ast.AsyncFor) and _truth(node.iter) is False:
             regions.append(_Dead(f"puts code in a loop over `{_short(ast.unparse(node.iter))}`"
                                  ", which never runs", _simple_statements(node.body)))
@@ -550,6 +577,12 @@ def _dead_code(tree: ast.Module, exits: dict[int, str]) -> list[_Dead]:
                                  "never taken", (ast.unparse(untaken),)))
     regions.extend(_uncalled_functions(tree))
     return [region for region in regions if region.statements]
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 def _statement_lists(node: ast.AST) -> Iterator[list[ast.stmt]]:
@@ -602,22 +635,44 @@ def _uncalled_functions(tree: ast.Module) -> Iterator[_Dead]:
 
 
 def _mentions(tree: ast.AST) -> tuple[Counter[str], Counter[str]]:
-    """How often each name is mentioned (read, not assigned; as an attribute; or as a
-    string: ``__all__``, ``globals()["f"]``), and how often it is called in a statement of
-    its own (``f()``: what the call returns is dropped)."""
+    """How often each name is mentioned, and how often it is called in a statement of its own
+    (``f()``: what the call returns is dropped).
+
+    A mention is a read of the name (not one that is a whole statement: ``f`` alone does
+    nothing), an attribute of that name, or the name as a string where strings name things:
+    a subscript (``globals()["f"]``), ``getattr``/``hasattr``, ``__all__``.
+    """
     found: Counter[str] = Counter()
     dropped: Counter[str] = Counter()
+    idle: set[int] = set()  # names that are a statement of their own
+    named: set[int] = set()  # strings that name something
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr):
+            if isinstance(node.value, ast.Name):
+                idle.add(id(node.value))
+            elif isinstance(node.value, ast.Call):
+                func = node.value.func
+                if isinstance(func, ast.Name | ast.Attribute):
+                    dropped[func.id if isinstance(func, ast.Name) else func.attr] += 1
+        elif isinstance(node, ast.Subscript):
+            named.add(id(node.slice))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id in ("getattr", "hasattr") and len(node.args) >= 2):
+            named.add(id(node.args[1]))
+        elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign) and any(
+                isinstance(t, ast.Name) and t.id == "__all__"
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        ) and node.value is not None:
+            named.update(id(n) for n in ast.walk(node.value))
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
-            found[node.id] += 1
+            if id(node) not in idle:
+                found[node.id] += 1
         elif isinstance(node, ast.Attribute):
             found[node.attr] += 1
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and id(node) in named:
             found[node.value] += 1
-        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-            func = node.value.func
-            if isinstance(func, ast.Name | ast.Attribute):
-                dropped[func.id if isinstance(func, ast.Name) else func.attr] += 1
     return found, dropped
 
 
@@ -699,6 +754,14 @@ def _truth(node: ast.expr, *, reflexive: bool = False) -> bool | None:
         return None if node.keys else False
     if isinstance(node, ast.Lambda):
         return True
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "range" and not node.keywords and 1 <= len(node.args) <= 3):
+        bounds = [b for a in node.args if isinstance(b := _literal(a), int)]
+        if len(bounds) == len(node.args):  # range(0), range(3, 3): empty
+            try:
+                return bool(range(*bounds))
+            except (ValueError, OverflowError):
+                return None
     if isinstance(node, ast.JoinedStr) and any(
             isinstance(part, ast.Constant) and part.value for part in node.values):
         return True
@@ -724,9 +787,16 @@ def _literal(node: ast.expr) -> object:
     beyond signs, so nothing can be made big: folding stays cheap and safe."""
     if isinstance(node, ast.Constant):
         return node.value
-    if isinstance(node, ast.Tuple):
-        values = [_literal(element) for element in node.elts]
-        return _UNKNOWN if any(v is _UNKNOWN for v in values) else tuple(values)
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        values = [_literal(element) for element in node.elts]  # a `*x` is unknown
+        if any(v is _UNKNOWN for v in values):
+            return _UNKNOWN
+        if isinstance(node, ast.Set):
+            try:
+                return set(values)
+            except TypeError:  # an unhashable element: not a value, an error
+                return _UNKNOWN
+        return tuple(values) if isinstance(node, ast.Tuple) else values
     if isinstance(node, ast.UnaryOp):
         value = _literal(node.operand)
         if value is _UNKNOWN:
@@ -894,8 +964,13 @@ class _Scanner(ast.NodeVisitor):
             attr = node.args[1]
             self._patch(node.args[0], attr.value if isinstance(attr, ast.Constant)
                         and isinstance(attr.value, str) else "...")
-        elif key in _THREADS:  # an exception in a thread is printed, not raised
-            self.handlers.append(_Handler(f"a `{_text(node.func)}`", None))
+        elif key in _RUN_CODE:
+            self.cheats.append(f"a call to {_dotted(key)}(), which runs code the guard "
+                               "cannot read")
+        elif key in _DEFERRED:  # an exception in a thread is printed, not raised
+            shown = f"`{_text(node.func)}`"
+            self.handlers.append(_Handler(f"{'an' if shown[1] in 'aeiou' else 'a'} {shown}",
+                                          None))
         elif key == ("contextlib", "suppress"):
             shown = f"`{_text(node.func)}({', '.join(map(ast.unparse, node.args))})`"
             if any(_is_broad(a) for a in node.args):
@@ -911,7 +986,7 @@ class _Scanner(ast.NodeVisitor):
             self.outside.append(f"{_FD} (socket.socket(fileno=...))")
         elif key is not None and not isinstance(node.func, ast.Name | ast.Attribute):
             self._reach(key)  # `getattr(os, "write")(...)`: no name of its own was recorded
-        if builtin == "__import__" or key == ("importlib", "import_module"):
+        if builtin == "__import__" or key in _IMPORT_CALLS:
             made = self._resolve_call(node)  # a module imported by a call: like an import
             if made is not None:
                 self._reach(made, imported=True)
@@ -1023,7 +1098,8 @@ class _Scanner(ast.NodeVisitor):
             if _is_broad(node.type):
                 self.broad.append(f"`except {ast.unparse(node.type)}:`")
             shown = f"an `except {ast.unparse(node.type)}:` handler"
-        reraises = any(isinstance(n, ast.Raise) for stmt in node.body for n in ast.walk(stmt))
+        # Raised again only by a `raise` of the handler's own body, not a conditional one.
+        reraises = any(isinstance(stmt, ast.Raise) for stmt in node.body)
         caught = None if node.type is None else self._caught([node.type])
         self.handlers.append(_Handler(shown, caught, reraises))
         if node.name:
@@ -1048,7 +1124,14 @@ class _Scanner(ast.NodeVisitor):
         if isinstance(node, ast.Call):
             return self._resolve_call(node)
         if isinstance(node, ast.Subscript):
-            return _item(self._resolve(node.value))
+            base = self._resolve(node.value)
+            name = node.slice.value if isinstance(node.slice, ast.Constant) else None
+            if base is not None and isinstance(name, str):
+                if base == ("sys", "modules"):  # sys.modules["os"] is the module
+                    return _canonical(tuple(name.split(".")))
+                if base[-1] == "__dict__":  # os.__dict__["write"], vars(os)["write"]
+                    return (*base[:-1], name)
+            return _item(base)
         if isinstance(node, ast.Await):
             return self._resolve(node.value)
         return None
@@ -1061,10 +1144,14 @@ class _Scanner(ast.NodeVisitor):
             and isinstance(first.value, str) else None
         builtin = node.func.id if isinstance(node.func, ast.Name) \
             and node.func.id not in self.names else None
-        if builtin == "__import__" and text:
-            return (text.split(".")[0],)  # it returns the top-level package
-        if text and self._resolve(node.func) == ("importlib", "import_module"):
-            return tuple(text.split("."))
+        function = self._resolve(node.func)
+        if text and (builtin == "__import__" or function == ("importlib", "__import__")):
+            return _canonical((text.split(".")[0],))  # it returns the top-level package
+        if text and function == ("importlib", "import_module"):
+            return _canonical(tuple(text.split(".")))
+        if builtin == "vars" and first is not None:
+            base = self._resolve(first)
+            return None if base is None else (*base, "__dict__")
         if builtin == "getattr" and first is not None and len(node.args) >= 2:
             attr = node.args[1]
             base = self._resolve(first)
@@ -1072,8 +1159,7 @@ class _Scanner(ast.NodeVisitor):
                     and isinstance(attr.value, str):
                 return (*base, attr.value)
             return None
-        base = self._resolve(node.func)
-        return None if base is None else (*base, "()")
+        return None if function is None else (*function, "()")
 
     def _record(self, key: Key, text: str, *, called: bool = False,
                 imported: bool = False) -> None:
@@ -1107,7 +1193,7 @@ class _Scanner(ast.NodeVisitor):
         return frozenset(names)
 
     def _bind_import(self, name: str, key: Key) -> None:
-        self.names[name] = key
+        self.names[name] = _canonical(key)
         self.imported.add(name)
 
     def _unbind(self, name: str) -> None:
@@ -1204,6 +1290,11 @@ def _is_descriptor(node: ast.expr) -> bool:
         return isinstance(node.value, int) and not isinstance(node.value, bool)
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
         and node.func.attr == "fileno"
+
+
+def _canonical(key: Key) -> Key:
+    """``posix.write`` is ``os.write``: one name for a module the tables know by another."""
+    return (_SAME_MODULE.get(key[0], key[0]), *key[1:]) if key else key
 
 
 def _item(key: Key | None) -> Key | None:
