@@ -4,7 +4,7 @@ local OpenAI-compatible server (tests/llm_server.py)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -82,6 +82,53 @@ def test_cheating_repairs_are_rejected(project: Path, write, server: LLMServer):
     assert code == 1 and repair["status"] == "unfixed"
     assert all(a["rejected"] for a in repair["attempts"]), repair["attempts"]
     assert doc.read_text() == before
+
+
+PRICES = "prices = [1, 2, 3]\nassert sum(prices) == 7\n"
+SESSION = ">>> prices = [1, 2, 3]\n>>> assert sum(prices) == 7\n"
+SWALLOWED = ("adds an `except AssertionError:` handler, which swallows the AssertionError the "
+             "example raised")
+
+
+@pytest.mark.parametrize(("block", "hollow", "reason"), [
+    pytest.param(PRICES, "if False:\n    prices = [1, 2, 3]\n    assert sum(prices) == 7\n",
+                 "puts code under `if False:`, which never runs", id="if-false"),
+    pytest.param(PRICES, "prices = [1, 2, 3]\ntry:\n    assert sum(prices) == 7\n"
+                 "except AssertionError:\n    pass\n", SWALLOWED, id="except-assertion-pass"),
+    pytest.param("assert 1 == 2\n", "assert 1 == 1\n",
+                 "replaces an assert with `assert 1 == 1`, which is always true",
+                 id="assert-made-true"),
+    pytest.param(PRICES, "import os; os.write(3, b'{\"status\": \"passed\"}\\n')\n" + PRICES,
+                 "adds a file-descriptor operation (os.write), which reaches outside the example",
+                 id="fd-write"),
+    pytest.param(PRICES, "value = 7\nassert value == 7\n",
+                 "replaces the example with unrelated code that keeps none of its names (`sum`)",
+                 id="unrelated"),
+    pytest.param(SESSION, ">>> prices = [1, 2, 3]\n>>> try:\n...     assert sum(prices) == 7\n"
+                 "... except AssertionError:\n...     pass\n", SWALLOWED,
+                 id="session-in-python-fence"),
+    pytest.param(SESSION, "prices = [1, 2, 3]\nassert sum(prices) == 6\n",
+                 "the repair is not a valid interactive session: it has no `>>>` prompts "
+                 "(the original had 2)", id="session-without-prompts"),
+])
+def test_hollow_repairs_are_rejected_and_nothing_is_written(
+        project: Path, write: Callable[[str, str], Path], server: LLMServer, block: str,
+        hollow: str, reason: str) -> None:
+    doc = write("a.md", f"# Totals\n\n{FENCE}python\n{block}{FENCE}\n")
+    before = doc.read_bytes()
+    server.script(answer(hollow))
+    code, report = fix_json("--max-attempts", "1", "a.md")
+    (example,) = report["examples"]
+    assert example["error"]["type"] == "AssertionError"  # what the original raised
+    repair = example["repair"]
+    assert code == 1 and repair["status"] == "unfixed"
+    (attempt,) = repair["attempts"]
+    assert attempt["fixer"] == "llm" and attempt["code"] == hollow
+    assert attempt["rejected"] == reason
+    assert attempt["error"] is None  # rejected by the guard, never run
+    assert repair["reason"] == f"last attempt rejected: {reason}"
+    assert len(server.requests) == 1
+    assert doc.read_bytes() == before
 
 
 def test_same_code_twice_stops_early(project: Path, write, server: LLMServer):

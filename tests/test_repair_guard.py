@@ -75,7 +75,7 @@ def attribute_error(name: str, owner: str = "'Room' object") -> ErrorInfo:
                      mro=("builtins.AttributeError", "builtins.Exception"))
 
 
-# --- rule 1: names of the documented library -----------------------------------------------
+# --- rule 11: names of the documented library ------------------------------------------------
 
 
 def test_fixed_argument_is_accepted():
@@ -197,7 +197,7 @@ def test_only_third_party_imports_are_protected():
         "removes the import of tqdm")
 
 
-# --- rule 2: broad handlers ------------------------------------------------------------------
+# --- rule 5: broad handlers ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("handler", "shown"), [
@@ -304,7 +304,7 @@ def test_exiting_early_is_rejected(exit_code, shown):
     assert check_intent(HOTEL, candidate) == f"adds {shown}"
 
 
-# --- rule 4: asserts and expected output -----------------------------------------------------
+# --- rule 10: asserts and expected output ----------------------------------------------------
 
 
 def test_removed_assert_is_rejected_even_with_update_output():
@@ -341,7 +341,7 @@ def test_print_comment_in_a_string_is_not_expected_output():
     assert check_intent(original, candidate) is None
 
 
-# --- pycon sessions --------------------------------------------------------------------------
+# --- interactive sessions --------------------------------------------------------------------
 
 
 def test_session_repair_after_attribute_error_is_accepted():
@@ -383,7 +383,7 @@ def test_malformed_session_is_rejected():
     assert reason.startswith("the repair is not a valid interactive session")
 
 
-# --- rule 5: placeholder bodies --------------------------------------------------------------
+# --- rule 8: placeholder bodies --------------------------------------------------------------
 
 
 def test_function_body_replaced_by_pass_is_rejected():
@@ -435,7 +435,7 @@ print(Penthouse(number=1, nightly_rate=900.0).total())
     assert check_intent(original, candidate) is None
 
 
-# --- rule 6: shrinking -----------------------------------------------------------------------
+# --- rule 12: shrinking ----------------------------------------------------------------------
 
 REPORT = '''\
 import csv
@@ -471,7 +471,7 @@ def test_shrinking_is_counted_in_code_lines():
         "shrinks the example from 10 to 5 lines of code (more than 40% shorter)")
 
 
-# --- rule 7 and syntax -----------------------------------------------------------------------
+# --- rules 1 and 2: no-fix and syntax --------------------------------------------------------
 
 
 def test_no_fix_block_may_not_change():
@@ -495,3 +495,571 @@ def test_parse_failures_of_both_are_left_to_the_runner():
     assert check_intent(original, HOTEL) is None  # the syntax fix itself is fine
     # An unparsable original still has lines and output to protect.
     assert check_intent(original, "pass\n") == "replaces the whole example with `pass`/`...`"
+
+
+# --- the error the original raised, for the rules that need it -------------------------------
+
+PRICES = '''\
+prices = [1, 2, 3]
+assert sum(prices) == 7
+'''
+
+PARSE = '''\
+import json
+
+data = json.loads('{"a": 1,}')
+print(data["a"])
+#> 1
+'''
+
+
+def error_of(kind: str, *bases: str, message: str = "") -> ErrorInfo:
+    mro = (f"builtins.{kind}" if "." not in kind else kind, *bases,
+           "builtins.Exception", "builtins.BaseException", "builtins.object")
+    return ErrorInfo(kind.rsplit(".", 1)[-1], message, mro=mro)
+
+
+ASSERTION = error_of("AssertionError")
+JSON_ERROR = error_of("json.decoder.JSONDecodeError", "builtins.ValueError",
+                      message="Expecting property name enclosed in double quotes")
+
+
+# --- rule 4: reaching outside the example ----------------------------------------------------
+
+
+@pytest.mark.parametrize(("added", "shown"), [
+    ("import os; os.write(3, b'{}')", "a file-descriptor operation (os.write)"),
+    ("import os as o\no.dup2(1, 3)", "a file-descriptor operation (os.dup2)"),
+    ("from os import write\nwrite(3, b'x')", "a file-descriptor operation (os.write)"),
+    ("from os import writev as w\nw(3, [b'x'])", "a file-descriptor operation (os.writev)"),
+    ("import os\nos.pwrite(3, b'x', 0)", "a file-descriptor operation (os.pwrite)"),
+    ("import os\nos.dup(1)", "a file-descriptor operation (os.dup)"),
+    ("import os\nos.fdopen(3, 'w').write('x')", "a file-descriptor operation (os.fdopen)"),
+    ("import os\nos.close(3)", "a file-descriptor operation (os.close)"),
+    ("import os\nos.closerange(3, 9)", "a file-descriptor operation (os.closerange)"),
+    ("open(3, 'w').write('{}')", "a file-descriptor operation (open(3))"),
+    ("open(file=3, mode='w')", "a file-descriptor operation (open(3))"),
+    ("import sys\nopen(sys.stdout.fileno(), 'w')",
+     "a file-descriptor operation (open(sys.stdout.fileno()))"),
+    ("import io\nio.open(3, 'wb')", "a file-descriptor operation (io.open(3))"),
+    ("from io import FileIO\nFileIO(3, 'w')", "a file-descriptor operation (io.FileIO(3))"),
+    ("import socket\nsocket.fromfd(3, socket.AF_UNIX, socket.SOCK_STREAM)",
+     "a file-descriptor operation (socket.fromfd)"),
+    ("import socket\nsocket.socket(fileno=3)",
+     "a file-descriptor operation (socket.socket(fileno=...))"),
+    ("open('/proc/self/fd/3', 'w')", "a file-descriptor operation (the path /proc/self/fd/3)"),
+    ("open('/dev/fd/3', 'w')", "a file-descriptor operation (the path /dev/fd/3)"),
+    ("import ctypes", "native code access (ctypes)"),
+    ("from ctypes import pythonapi", "native code access (ctypes)"),
+    ("import _ctypes", "native code access (_ctypes)"),
+    ("import cffi", "native code access (cffi)"),
+    ("import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)",
+     "signal handling (signal.signal)"),
+    ("from signal import alarm\nalarm(1)", "signal handling (signal.alarm)"),
+    ("import signal\nsignal.setitimer(signal.ITIMER_REAL, 1.0)",
+     "signal handling (signal.setitimer)"),
+    ("import signal\nsignal.pthread_sigmask(signal.SIG_BLOCK, [])",
+     "signal handling (signal.pthread_sigmask)"),
+    ("import signal\nsignal.set_wakeup_fd(3)", "signal handling (signal.set_wakeup_fd)"),
+    ("import sys\nsys._getframe(0).f_globals['x'] = 1",
+     "access to the running interpreter (sys._getframe)"),
+    ("import inspect\ninspect.currentframe()",
+     "access to the running interpreter (inspect.currentframe)"),
+    ("import inspect\ninspect.stack()", "access to the running interpreter (inspect.stack)"),
+    ("import gc\ngc.get_objects()", "access to the running interpreter (gc.get_objects)"),
+    ("import gc\ngc.get_referrers(sum)",
+     "access to the running interpreter (gc.get_referrers)"),
+    ("import sys\nsys.settrace(None)", "access to the running interpreter (sys.settrace)"),
+    ("import sys\nsys.setprofile(None)", "access to the running interpreter (sys.setprofile)"),
+    ("import sys\nsys.modules['shop'] = None",
+     "access to the running interpreter (a change to sys.modules)"),
+    ("import sys\nsys.modules.update(shop=None)",
+     "access to the running interpreter (sys.modules.update)"),
+    ("import builtins\nbuiltins.sum = lambda values: 7",
+     "access to the running interpreter (a patch of builtins.sum)"),
+    ("import builtins\nsetattr(builtins, 'sum', len)",
+     "access to the running interpreter (a patch of builtins.sum)"),
+    ("__builtins__.sum = len", "access to the running interpreter (__builtins__)"),
+    ("import faulthandler\nfaulthandler.enable()",
+     "access to the running interpreter (faulthandler)"),
+    # Ways around an import statement are followed too.
+    ("__import__('os').write(3, b'x')", "a file-descriptor operation (os.write)"),
+    ("import os\ngetattr(os, 'write')(3, b'x')", "a file-descriptor operation (os.write)"),
+    ("import importlib\nimportlib.import_module('ctypes')", "native code access (ctypes)"),
+    ("from os import *\nwrite(3, b'x')", "a file-descriptor operation (os.write)"),
+    ("import posix\nposix.write(3, b'x')", "a file-descriptor operation (os.write)"),
+    ("import sys\nsys.modules['os'].write(3, b'x')", "a file-descriptor operation (os.write)"),
+    ("import os\nvars(os)['write'](3, b'x')", "a file-descriptor operation (os.write)"),
+    ("import os\nos.__dict__['dup2'](1, 3)", "a file-descriptor operation (os.dup2)"),
+    ("import importlib\nimportlib.__import__('ctypes')", "native code access (ctypes)"),
+])
+def test_reaching_outside_the_example_is_rejected(added: str, shown: str) -> None:
+    candidate = f"{added}\n{PRICES}"
+    assert check_intent(PRICES, candidate, error=ASSERTION) == (
+        f"adds {shown}, which reaches outside the example")
+
+
+@pytest.mark.parametrize("added", [
+    "import os\nprint(os.path.join('a', 'b'))",
+    "open('file.txt', 'w').write('x')",
+    "path = 'report.txt'\nopen(path).close()",
+    "import io\nio.StringIO('3')",
+    "import signal\nprint(signal.SIGINT.name)",
+    "import inspect\nprint(inspect.signature(sum))",
+    "import gc\ngc.collect()",
+    "import sys\nprint(sys.modules['sys'].version_info > (3,))",
+    "import os\nprint(os.getpid() > 0)",
+])
+def test_ordinary_use_of_the_same_modules_is_accepted(added: str) -> None:
+    candidate = f"{added}\n{PRICES.replace('7', '6')}"
+    assert check_intent(PRICES, candidate, error=ASSERTION) is None
+
+
+def test_descriptor_use_the_original_had_may_stay() -> None:
+    original = '''\
+import os
+
+reader, writer = os.pipe()
+os.write(writer, b"hi")
+os.close(writer)
+print(os.read(reader, 3))
+#> b'hi!'
+'''
+    # Same calls under an alias: the same descriptions, so nothing is new.
+    candidate = original.replace("import os", "import os as system").replace(
+        "os.", "system.").replace("#> b'hi!'", "#> b'hi'")
+    assert check_intent(original, candidate, update_output=True) is None
+    another = candidate.replace('system.close(writer)', 'system.close(writer)\nsystem.close(3)')
+    assert check_intent(original, another, update_output=True) == (
+        "adds a file-descriptor operation (os.close), which reaches outside the example")
+
+
+@pytest.mark.parametrize(("candidate", "name"), [
+    ("exec(\"import os; os.write(3, b'x')\")\n" + PRICES, "exec"),
+    ('prices = eval("[1, 2, 3]")\nassert sum(prices) == 6\n', "eval"),
+    ("exec(compile('prices = [1, 2]', 'x', 'exec'))\nassert sum(prices) == 3\n", "exec"),
+    ("import runpy\nrunpy.run_path('check.py')\n" + PRICES, "runpy.run_path"),
+])
+def test_code_hidden_in_a_string_is_rejected(candidate: str, name: str) -> None:
+    assert check_intent(PRICES, candidate) == (
+        f"adds a call to {name}(), which runs code the guard cannot read")
+
+
+# --- rule 6: handlers that swallow the error seen ----------------------------------------------
+
+
+@pytest.mark.parametrize(("handler", "shown"), [
+    ("except AssertionError:", "an `except AssertionError:` handler"),
+    ("except (KeyError, AssertionError):", "an `except (KeyError, AssertionError):` handler"),
+    ("except AssertionError as exc:", "an `except AssertionError as exc:` handler"),
+])
+def test_handler_for_the_error_seen_is_rejected(handler: str, shown: str) -> None:
+    candidate = ("prices = [1, 2, 3]\ntry:\n    assert sum(prices) == 7\n"
+                 f"{handler}\n    print('close enough')\n")
+    shown = shown.replace(" as exc", "")  # the class caught is what is shown
+    assert check_intent(PRICES, candidate, error=ASSERTION) == (
+        f"adds {shown}, which swallows the AssertionError the example raised")
+
+
+@pytest.mark.parametrize(("handler", "shown"), [
+    ("except json.JSONDecodeError:", "an `except json.JSONDecodeError:` handler"),
+    ("except ValueError:", "an `except ValueError:` handler"),  # a base of the error
+    ("except (TypeError, ValueError):", "an `except (TypeError, ValueError):` handler"),
+])
+def test_handler_for_a_base_of_the_error_is_rejected(handler: str, shown: str) -> None:
+    candidate = PARSE.replace(
+        "data = json.loads('{\"a\": 1,}')\n",
+        f"try:\n    data = json.loads('{{\"a\": 1,}}')\n{handler}\n    data = {{\"a\": 1}}\n")
+    assert check_intent(PARSE, candidate, error=JSON_ERROR) == (
+        f"adds {shown}, which swallows the JSONDecodeError the example raised")
+
+
+def test_suppressing_the_error_seen_is_rejected() -> None:
+    candidate = "import contextlib\n" + PRICES.replace(
+        "assert", "with contextlib.suppress(AssertionError):\n    assert")
+    assert check_intent(PRICES, candidate, error=ASSERTION) == (
+        "adds a `contextlib.suppress(AssertionError)` handler, which swallows the "
+        "AssertionError the example raised")
+    aliased = "from contextlib import suppress as quiet\n" + PRICES.replace(
+        "assert", "with quiet(AssertionError):\n    assert")
+    assert check_intent(PRICES, aliased, error=ASSERTION) == (
+        "adds a `quiet(AssertionError)` handler, which swallows the AssertionError the "
+        "example raised")
+
+
+def test_finally_that_returns_and_exit_that_returns_true_are_rejected() -> None:
+    finally_return = '''\
+def check(prices):
+    try:
+        assert sum(prices) == 7
+    finally:
+        return True
+
+
+check([1, 2, 3])
+'''
+    original = finally_return.replace("    try:\n        assert", "    assert").replace(
+        "    finally:\n        return True\n", "")
+    assert check_intent(original, finally_return, error=ASSERTION) == (
+        "adds a `finally:` block that ends in `return`, which swallows the AssertionError "
+        "the example raised")
+    exit_true = '''\
+class Quiet:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return True
+
+
+prices = [1, 2, 3]
+with Quiet():
+    assert sum(prices) == 7
+'''
+    assert check_intent(PRICES, exit_true, error=ASSERTION) == (
+        "adds an `__exit__` that returns a value, which swallows the AssertionError the "
+        "example raised")
+
+
+def test_a_conditional_raise_does_not_count_as_raising_again() -> None:
+    candidate = ("prices = [1, 2, 3]\ntry:\n    assert sum(prices) == 7\n"
+                 "except AssertionError:\n    if not prices:\n        raise\n")
+    assert check_intent(PRICES, candidate, error=ASSERTION) == (
+        "adds an `except AssertionError:` handler, which swallows the AssertionError the "
+        "example raised")
+
+
+def test_running_the_code_at_exit_is_rejected() -> None:
+    candidate = ("import atexit\n\n\ndef check():\n" + BODY
+                 + "\n\natexit.register(check)\n")
+    assert check_intent(PRICES, candidate, error=ASSERTION) == (
+        "adds an `atexit.register`, which swallows the AssertionError the example raised")
+
+
+def test_running_the_code_in_a_thread_is_rejected() -> None:
+    # An exception in a thread is printed, not raised: the example would pass.
+    candidate = '''\
+import threading
+
+
+def check():
+    prices = [1, 2, 3]
+    assert sum(prices) == 7
+
+
+worker = threading.Thread(target=check)
+worker.start()
+worker.join()
+'''
+    assert check_intent(PRICES, candidate, error=ASSERTION) == (
+        "adds a `threading.Thread`, which swallows the AssertionError the example raised")
+
+
+def test_handlers_that_do_not_swallow_the_error_are_accepted() -> None:
+    fixed = PARSE.replace("1,}", "1}")
+    other = fixed.replace("data = json.loads", "try:\n    data = json.loads").replace(
+        "print(", "except KeyError:\n    data = {}\nprint(")
+    assert check_intent(PARSE, other, error=JSON_ERROR) is None  # another error's handler
+    reraise = fixed.replace("data = json.loads", "try:\n    data = json.loads").replace(
+        "print(", "except json.JSONDecodeError as exc:\n    print(exc)\n    raise\nprint(")
+    assert check_intent(PARSE, reraise, error=JSON_ERROR) is None  # raises it again
+    # A handler the original already had may stay.
+    original = "try:\n    assert sum([1, 2]) == 4\nexcept AssertionError:\n    print('no')\n"
+    assert check_intent(original, original.replace("4", "3"), error=ASSERTION) is None
+    # Without the error the guard cannot know; only broad handlers are rejected then.
+    swallowed = PRICES.replace("assert", "try:\n    assert") + "except AssertionError:\n    pass\n"
+    assert check_intent(PRICES, swallowed) is None
+    # A `break` of a loop inside a `finally` does not leave the `finally`.
+    loop = "try:\n    total = sum([1, 2, 3])\nfinally:\n    for i in range(3):\n        break\n"
+    assert check_intent("total = sum([1, 2, 3])\n", loop, error=ASSERTION) is None
+
+
+def test_a_broad_handler_is_reported_as_broad() -> None:
+    candidate = PRICES.replace("assert", "try:\n    assert") + (
+        "except (AssertionError, Exception):\n    pass\n")
+    assert check_intent(PRICES, candidate, error=ASSERTION) == (
+        "adds a broad `except (AssertionError, Exception):` handler that can hide the error")
+
+
+# --- rule 7: code that never runs -------------------------------------------------------------
+
+BODY = "    prices = [1, 2, 3]\n    assert sum(prices) == 7\n"
+
+
+@pytest.mark.parametrize(("wrapped", "reason"), [
+    (f"if False:\n{BODY}", "puts code under `if False:`, which never runs"),
+    (f"if 0:\n{BODY}", "puts code under `if 0:`, which never runs"),
+    (f"if None:\n{BODY}", "puts code under `if None:`, which never runs"),
+    (f"if '':\n{BODY}", "puts code under `if '':`, which never runs"),
+    (f"if not True:\n{BODY}", "puts code under `if not True:`, which never runs"),
+    (f"if 1 == 2:\n{BODY}", "puts code under `if 1 == 2:`, which never runs"),
+    (f"if 1 > 2 or ():\n{BODY}", "puts code under `if 1 > 2 or ():`, which never runs"),
+    (f"if None is not None:\n{BODY}", "puts code under `if None is not None:`, which never runs"),
+    (f"while False:\n{BODY}", "puts code under `while False:`, which never runs"),
+    (f"x = input\nif False and x:\n{BODY}", "puts code under `if False and x:`, which never runs"),
+    (f"x = input\nif x() and 0:\n{BODY}", "puts code under `if x() and 0:`, which never runs"),
+    (f"if True:\n    pass\nelse:\n{BODY}",
+     "puts code under the `else` of `if True:`, which never runs"),
+    (f"for _ in ():\n{BODY}", "puts code in a loop over `()`, which never runs"),
+    (f"for _ in []:\n{BODY}", "puts code in a loop over `[]`, which never runs"),
+    (f"for _ in range(0):\n{BODY}", "puts code in a loop over `range(0)`, which never runs"),
+    (f"for _ in range(3, 3):\n{BODY}",
+     "puts code in a loop over `range(3, 3)`, which never runs"),
+    (f"from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n{BODY}",
+     "moves code the example ran under `if TYPE_CHECKING:`, which is false when it runs"),
+    (f"import typing\nif typing.TYPE_CHECKING:\n{BODY}",
+     "moves code the example ran under `if typing.TYPE_CHECKING:`, which is false when it "
+     "runs"),
+    (f"def _unused():\n{BODY}\n\n_unused\nNAME = '_unused'\n",
+     "moves code the example ran into `def _unused`, which is never called"),
+    (f"def _unused():\n{BODY}",
+     "moves code the example ran into `def _unused`, which is never called"),
+    (f"async def _unused():\n{BODY}",
+     "moves code the example ran into `async def _unused`, which is never called"),
+    (f"async def main():\n{BODY}\n\nmain()\n",
+     "moves code the example ran into `async def main`, which is never awaited"),
+    (f"def steps():\n{BODY}    yield\n\n\nsteps()\n",
+     "moves code the example ran into `def steps`, a generator that is never iterated"),
+    (f"class Check:\n    def run(self):\n{BODY.replace('    ', '        ')}\n\nCheck()\n",
+     "moves code the example ran into `def run`, which is never called"),
+    (f"def outer():\n    def inner():\n{BODY.replace('    ', '        ')}\n    return 1\n"
+     "\n\nouter()\n", "moves code the example ran into `def inner`, which is never called"),
+    (f"try:\n    pass\nexcept ValueError:\n{BODY}",
+     "puts code in an `except` clause of a `try` that raises nothing, where it never runs"),
+    ("prices = [1, 2, 3]\nFalse and print(sum(prices) == 7)\n",
+     "puts code behind `False and`, where it never runs"),
+    ("prices = [1, 2, 3]\nTrue or print(sum(prices) == 7)\n",
+     "puts code behind `True or`, where it never runs"),
+    ("prices = [1, 2, 3]\nprint(sum(prices) == 7) if 0 else None\n",
+     "puts code in the branch of `... if 0 else ...` that is never taken"),
+    (f"def _unused():\n    return\n{BODY}", "puts code after `return`, where it never runs"),
+    (f"raise ValueError('skip')\n{BODY.replace('    ', '')}",
+     "puts code after `raise`, where it never runs"),
+    (f"for _ in range(1):\n    continue\n{BODY}",
+     "puts code after `continue`, where it never runs"),
+    (f"while True:\n    break\n{BODY}", "puts code after `break`, where it never runs"),
+])
+def test_code_that_never_runs_is_rejected(wrapped: str, reason: str) -> None:
+    assert check_intent(PRICES, wrapped, error=ASSERTION) == reason
+
+
+def test_code_after_a_return_in_a_function_is_rejected() -> None:
+    original = '''\
+def total(prices):
+    subtotal = sum(prices)
+    return subtotal * 2
+
+
+print(total([1, 2]))
+#> 6
+'''
+    candidate = original.replace("    subtotal =", "    return 6\n    subtotal =")
+    assert check_intent(original, candidate) == "puts code after `return`, where it never runs"
+
+
+def test_exit_before_the_code_is_reported_as_the_exit() -> None:
+    candidate = "import sys\nsys.exit(0)\n" + PRICES
+    assert check_intent(PRICES, candidate, error=ASSERTION) == "adds a call to sys.exit()"
+
+
+@pytest.mark.parametrize("candidate", [
+    # Not constant: these depend on the program.
+    "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from decimal import Decimal\n"
+    + PRICES.replace("7", "6"),
+    "x = 1\nif x == 1:\n" + BODY.replace("7", "6"),
+    'if __name__ == "__main__":\n' + BODY.replace("7", "6"),
+    "import sys\nif sys.version_info >= (3, 8):\n" + BODY.replace("7", "6"),
+    "x = float('nan')\nif x != x:\n    print('nan')\n" + PRICES.replace("7", "6"),
+    # Always true: the body runs.
+    "if True:\n" + BODY.replace("7", "6"),
+    "while True:\n" + BODY.replace("7", "6") + "    break\n",
+    # A function that is called, and one that holds only new code.
+    "def main():\n" + BODY.replace("7", "6") + "\n\nmain()\n",
+    "def helper():\n    return 6\n\n\n" + PRICES.replace("7", "6"),
+    "def check():\n" + BODY.replace("7", "6") + '\n\n__all__ = ["check"]\n',
+    "def check():\n" + BODY.replace("7", "6") + '\n\nglobals()["check"]()\n',
+    "for _ in range(3):\n" + BODY.replace("7", "6"),
+    "import asyncio\n\n\nasync def main():\n" + BODY.replace("7", "6")
+    + "\n\nasyncio.run(main())\n",
+    "def steps():\n" + BODY.replace("7", "6") + "    yield\n\n\nlist(steps())\n",
+    "class Check:\n    def run(self):\n" + BODY.replace("7", "6").replace("    ", "        ")
+    + "\n\nCheck().run()\n",
+    "class Check:\n    def __init__(self):\n"
+    + BODY.replace("7", "6").replace("    ", "        ") + "\n\nCheck()\n",
+    "try:\n    import numpy\nexcept ImportError:\n    numpy = None\n" + PRICES.replace("7", "6"),
+    "prices = [1, 2, 3]\nassert sum(prices) == 6 or print('wrong')\n",
+    "prices = [1, 2, 3]\nprint(sum(prices) if prices else 0)\nassert sum(prices) == 6\n",
+    # A terminator at the end of its body leaves nothing behind it.
+    "def total(values):\n    return sum(values)\n\n\nprices = [1, 2, 3]\n"
+    "assert total(prices) == 6\n",
+])
+def test_code_that_runs_is_accepted(candidate: str) -> None:
+    assert check_intent(PRICES, candidate, error=ASSERTION) is None
+
+
+def test_dead_code_the_original_had_may_stay() -> None:
+    original = "DEBUG = False\nif False:\n    print('debug')\n" + PRICES
+    assert check_intent(original, original.replace("== 7", "== 6"), error=ASSERTION) is None
+    # A function the original never called either.
+    original = "def show(prices):\n    print(prices)\n\n\n" + PRICES
+    assert check_intent(original, original.replace("== 7", "== 6"), error=ASSERTION) is None
+
+
+# --- rule 9: unrelated replacement -----------------------------------------------------------
+
+
+def test_unrelated_replacement_is_rejected() -> None:
+    assert check_intent(PRICES, "value = 7\nassert value == 7\n", error=ASSERTION) == (
+        "replaces the example with unrelated code that keeps none of its names (`sum`)")
+    assert check_intent(REQUESTS, "total = 6\nassert total == 6\n") == (
+        "replaces the example with unrelated code that keeps none of its names "
+        "(`get`, `raise_for_status`, `json`)")
+
+
+def test_related_code_is_not_unrelated() -> None:
+    # One shared name (even a builtin or a variable) is enough for this rule.
+    original = "prices = [1, 2, 3]\nprint(totl(prices))\n#> 6\n"
+    error = ErrorInfo("NameError", "name 'totl' is not defined", mro=("builtins.NameError",))
+    assert check_intent(original, original.replace("totl", "sum"), error=error) is None
+    # An original that calls nothing cannot be replaced by unrelated code.
+    assert check_intent("x = 1\n", "y = 2\n") is None
+
+
+def test_names_proven_missing_do_not_count() -> None:
+    original = "fetch_usr(1)\n"
+    candidate = "load_user(1)\n"
+    assert check_intent(original, candidate) == (
+        "replaces the example with unrelated code that keeps none of its names (`fetch_usr`)")
+    error = ErrorInfo("NameError", "name 'fetch_usr' is not defined",
+                      mro=("builtins.NameError",))
+    assert check_intent(original, candidate, error=error) is None
+
+
+# --- rule 10: trivialised asserts ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("original", "candidate", "reason"), [
+    ("assert 1 == 2\n", "assert 1 == 1\n", "replaces an assert with `assert 1 == 1`, which is "
+     "always true"),
+    (PRICES, PRICES.replace("== 7", "== sum(prices)"),
+     "replaces an assert with `assert sum(prices) == sum(prices)`, which is always true"),
+    (PRICES, PRICES.replace("== 7", "== 7 or True"),
+     "replaces an assert with `assert sum(prices) == 7 or True`, which is always true"),
+    (PRICES, PRICES.replace("sum(prices) == 7", "isinstance(sum(prices), object)"),
+     "replaces an assert with `assert isinstance(sum(prices), object)`, which is always true"),
+    (PRICES, PRICES.replace("sum(prices) == 7", "(sum(prices) == 7, 'total')"),
+     "replaces an assert with `assert (sum(prices) == 7, 'total')`, which is always true"),
+    (PRICES, PRICES.replace("sum(prices) == 7", "'x'"), "removes 1 assert statement (1 -> 0)"),
+    (PRICES, PRICES.replace("sum(prices) == 7", "True"), "removes 1 assert statement (1 -> 0)"),
+    (PRICES, PRICES.replace("assert sum(prices)", "total = 7\nassert total"),
+     "removes the call checked by `assert sum(prices) == 7` (now `assert total == 7`)"),
+    (PRICES, PRICES.replace("sum(prices)", "int(7)"),
+     "removes the call checked by `assert sum(prices) == 7` (now `assert int(7) == 7`)"),
+    (PRICES, PRICES.replace("sum(prices)", "sum([3, 4])"),
+     "removes the call checked by `assert sum(prices) == 7` (now `assert sum([3, 4]) == 7`)"),
+    (PRICES, PRICES.replace("sum(prices) == 7", "[1] == [1]"),
+     "replaces an assert with `assert [1] == [1]`, which is always true"),
+    (PRICES, PRICES.replace("sum(prices) == 7", "7 == 7.0"),
+     "replaces an assert with `assert 7 == 7.0`, which is always true"),
+    ("assert f(1) == 1\nassert f(2) == 4\n", "x = 4\nassert f(1) == 1\nassert x == 4\n"
+     "assert x > 0\n", "removes the call checked by `assert f(2) == 4`"),
+])
+def test_trivialised_assert_is_rejected(original: str, candidate: str, reason: str) -> None:
+    assert check_intent(original, candidate, error=ASSERTION) == reason
+
+
+@pytest.mark.parametrize(("original", "candidate"), [
+    ("result = 1 + 1\nassert result == 3\n", "result = 1 + 2\nassert result == 3\n"),
+    (PRICES, PRICES.replace("== 7", "== 6")),
+    (PRICES, PRICES.replace("[1, 2, 3]", "[1, 2, 4]")),
+    (PRICES, PRICES.replace("sum(prices) == 7", "sum(prices) == 6 and len(prices) == 3")),
+    ("x = 0.1 + 0.2\nassert x == 0.3\n",
+     "import math\nx = 0.1 + 0.2\nassert math.isclose(x, 0.3)\n"),
+    ("assert add(1, 2) == 4\n", "def add(a, b):\n    return a + b\n\n\nassert add(1, 2) == 3\n"),
+    ("x = 1\nassert x\n", "x = 2\nassert x\n"),
+])
+def test_real_asserts_are_accepted(original: str, candidate: str) -> None:
+    assert check_intent(original, candidate, error=ASSERTION) is None
+
+
+# --- interactive sessions in a python fence ---------------------------------------------------
+
+SESSION_PY = '''\
+>>> prices = [1, 2, 3]
+>>> assert sum(prices) == 7
+'''
+
+
+def session_in_python_fence() -> str:
+    from docvalidate.sources.document import parse_document
+    from docvalidate.sources.markdown import extract
+
+    source = extract(parse_document("doc.md", f"```python\n{SESSION_PY}```\n".encode()),
+                     "commonmark")
+    (example,) = source.examples
+    assert example.language == "python" and example.interactive
+    return example.code
+
+
+@pytest.mark.parametrize(("candidate", "reason"), [
+    (">>> prices = [1, 2, 3]\n>>> try:\n...     assert sum(prices) == 7\n"
+     "... except AssertionError:\n...     pass\n",
+     "adds an `except AssertionError:` handler, which swallows the AssertionError the "
+     "example raised"),
+    (">>> if False:\n...     prices = [1, 2, 3]\n...     assert sum(prices) == 7\n",
+     "puts code under `if False:`, which never runs"),
+    (">>> prices = [1, 2, 3]\n>>> assert 7 == 7\n",
+     "replaces an assert with `assert 7 == 7`, which is always true"),
+    (">>> import os; os.write(3, b'ok')\n>>> prices = [1, 2, 3]\n>>> assert sum(prices) == 7\n",
+     "adds a file-descriptor operation (os.write), which reaches outside the example"),
+    (">>> value = 7\n>>> value\n7\n",
+     "replaces the example with unrelated code that keeps none of its names (`sum`)"),
+])
+def test_hollow_session_in_a_python_fence_is_rejected(candidate: str, reason: str) -> None:
+    original = session_in_python_fence()
+    assert check_intent(original, candidate, interactive=True, error=ASSERTION) == reason
+
+
+def test_session_repaired_in_a_python_fence_is_accepted() -> None:
+    original = session_in_python_fence()
+    assert check_intent(original, original.replace("7", "6"), interactive=True,
+                        error=ASSERTION) is None
+
+
+@pytest.mark.parametrize("candidate", [
+    "prices = [1, 2, 3]\nassert sum(prices) == 6\n",  # the prompts dropped: plain code
+    "",
+    "The session was removed.\n",
+])
+def test_session_without_prompts_is_rejected(candidate: str) -> None:
+    assert check_intent(SESSION_PY, candidate, interactive=True, error=ASSERTION) == (
+        "the repair is not a valid interactive session: it has no `>>>` prompts "
+        "(the original had 2)")
+
+
+def test_a_session_is_guarded_even_when_the_caller_says_otherwise() -> None:
+    hollow = ">>> if False:\n...     prices = [1, 2, 3]\n...     assert sum(prices) == 7\n"
+    assert check_intent(SESSION_PY, hollow, error=ASSERTION) == (
+        "puts code under `if False:`, which never runs")
+
+
+# --- order of the rules ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("candidate", "reason"), [
+    # reaches outside, and never runs the code: the addition is named
+    ("import os\nos.write(3, b'{}')\nif False:\n" + BODY,
+     "adds a file-descriptor operation (os.write), which reaches outside the example"),
+    # swallows the error, and makes an assert always true: the handler is named
+    ("prices = [1, 2, 3]\ntry:\n    assert 7 == 7\nexcept AssertionError:\n    pass\n",
+     "adds an `except AssertionError:` handler, which swallows the AssertionError the "
+     "example raised"),
+    # unrelated, fewer asserts and shorter: unrelated says it all
+    ("print('ok')\n",
+     "replaces the example with unrelated code that keeps none of its names (`sum`)"),
+    # never runs, and fewer real asserts: where the code went is named
+    ("if False:\n    prices = [1, 2, 3]\n    assert sum(prices) == 7\nassert True\n",
+     "puts code under `if False:`, which never runs"),
+])
+def test_the_most_specific_reason_is_reported(candidate: str, reason: str) -> None:
+    assert check_intent(PRICES, candidate, error=ASSERTION) == reason
