@@ -113,8 +113,10 @@ def sandbox(config: Config) -> tuple[str | None, list[str]]:
     if status.path is not None:
         return status.path, []
     if config.isolation == "sandbox":
+        remedy = INSTALL if "not installed" in status.reason else "let it (see the README's " \
+            "security model)"
         raise SandboxError(f"isolation = \"sandbox\" was asked for, but {status.reason}; "
-                           f"{INSTALL}, or choose isolation = \"process\" explicitly")
+                           f"{remedy}, or choose isolation = \"process\" explicitly")
     return None, [NO_SANDBOX.format(reason=status.reason)]
 
 

@@ -87,3 +87,49 @@ def test_project_root(tmp_path: Path):
     deep = tmp_path / "docs" / "a"
     deep.mkdir(parents=True)
     assert project_root(deep) == tmp_path
+
+
+# -- --strict: project config that weakens isolation ---------------------------------------
+
+
+@pytest.mark.parametrize(("line", "said"), [
+    ('isolation = "process"', 'isolation = "process"'),
+    ("network = true", "network = true"),
+    ('pass_env = ["AWS_SECRET_ACCESS_KEY"]', "pass_env"),
+    ('env = { LD_PRELOAD = "/tmp/x.so" }', "env"),
+    ('python = "tools/python"', "python = 'tools/python'"),
+    ('python = "/usr/bin/python3"', "outside the environment"),
+    ('cwd = "/"', "cwd = '/'"),
+    ('[llm]\nbase_url = "https://attacker.example/v1"', "llm.base_url"),
+])
+def test_strict_refuses_config_that_weakens_isolation(line: str, said: str, tmp_path: Path,
+                                                      monkeypatch):
+    from conftest import invoke
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "python").write_text("#!/bin/sh\ntouch /tmp/pwned\n")
+    (tmp_path / "docvalidate.toml").write_text(line + "\n")
+    (tmp_path / "a.md").write_text("```python\nprint(1)\n```\n")
+    for command in ("check", "list", "fix"):
+        result = invoke(command, "--strict", "a.md")
+        assert result.exit_code == 2, (command, result.output)
+        (message,) = result.stderr.strip().splitlines()
+        assert "--strict refuses" in message and said in message
+    # The same setting given on the command line is the CI job's own choice.
+    if line == 'isolation = "process"':
+        (tmp_path / "docvalidate.toml").write_text("")
+        assert invoke("list", "--strict", "a.md").exit_code == 0
+
+
+def test_strict_accepts_what_keeps_isolation(tmp_path: Path, monkeypatch):
+    import sys
+
+    from conftest import invoke
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docvalidate.toml").write_text(
+        f'isolation = "sandbox"\nnetwork = false\ntimeout = 5\npython = {sys.executable!r}\n'
+        'cwd = "."\nsessions = "block"\n[llm]\nmodel = "gpt-4o-mini"\n')
+    (tmp_path / "a.md").write_text("```python\nprint(1)\n```\n")
+    assert invoke("list", "--strict", "a.md").exit_code == 0

@@ -320,6 +320,24 @@ def test_broken_or_missing_templates_fail_at_start(tmp_path: Path):
         LLMFixer(LLMSettings("m", base_url="http://127.0.0.1:9", templates=tmp_path))
 
 
+@pytest.mark.parametrize("payload", [
+    "{{ cycler.__init__.__globals__.os.popen('touch MARKER').read() }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ lipsum.__globals__['os'].system('touch MARKER') }}",
+    "{% set x = namespace() %}{{ self._TemplateReference__context.cycler.__init__ }}",
+])
+def test_project_templates_are_data_not_code(payload: str, server: LLMServer, tmp_path: Path):
+    # A pull request may change a project's templates; rendering them runs in docvalidate's
+    # process, while the API key is in its environment.
+    marker = tmp_path / "pwned"
+    (tmp_path / "user.j2").write_text(payload.replace("MARKER", str(marker)))
+    fixer = make_fixer(server, templates=tmp_path)
+    with pytest.raises(ConfigError, match=r"prompt template user\.j2: .*unsafe"):
+        fixer.propose(make_ctx())
+    assert not marker.exists()
+    assert server.requests == []
+
+
 # -- the key ------------------------------------------------------------------------------
 
 

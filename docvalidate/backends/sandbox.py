@@ -91,7 +91,7 @@ def _namespaces(as_root: bool, network: bool) -> list[str]:
     else:
         # --disable-userns: no nested user namespace either, in which the example would hold
         # capabilities (over its own namespaces only, but still).
-        argv = ["bwrap", "--unshare-all", "--disable-userns"]
+        argv = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns"]
         if network:
             argv.append("--share-net")
     return [*argv, "--die-with-parent", "--new-session"]

@@ -1,0 +1,77 @@
+"""The examples' interpreter named in config is asked for its version and paths the way an
+example runs: sandboxed (or as the unprivileged session user), with the scrubbed environment,
+never on the host as docvalidate."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import examples_python, invoke
+
+FENCE = "```"
+
+
+def test_a_config_python_runs_only_where_examples_run(project: Path, write, monkeypatch):
+    from conftest import needs_bwrap
+
+    needs_bwrap()
+    if not os.path.exists("/usr/bin/python3"):
+        pytest.skip("needs /usr/bin/python3 for the wrapper to run")
+    project.chmod(0o755)  # as a checkout is: the session's user reads the interpreter there
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak")
+    seen = Path(f"/tmp/docvalidate-probe-{uuid.uuid4().hex}")
+    tools = project / "tools"
+    tools.mkdir()
+    fake = tools / "python"
+    # A "python" that records its environment on the host, if it can, then runs Python.
+    fake.write_text(f"#!/bin/sh\nenv > {seen} 2>/dev/null\nid >> {seen} 2>/dev/null\n"
+                    'exec /usr/bin/python3 "$@"\n')
+    fake.chmod(0o755)
+    write("docvalidate.toml", 'python = "tools/python"\nisolation = "sandbox"\n')
+    write("a.md", f'{FENCE}python requires="3.8"\nprint("ran")\n{FENCE}\n')
+    result = invoke("check", "--format", "json", "a.md")
+    assert not seen.exists()  # the sandbox's /tmp is its own
+    assert result.exit_code == 0, result.output
+    assert "sk-must-not-leak" not in result.output
+
+
+def test_a_python_that_is_not_python_is_one_clear_error(project: Path, write):
+    python = examples_python()
+    if python is None:
+        pytest.skip("no interpreter here that an unprivileged user may run")
+    fake = project / "python"
+    fake.write_text("#!/bin/sh\necho 'not json'\n")
+    fake.chmod(0o755)
+    write("docvalidate.toml", 'python = "./python"\n')
+    write("a.md", f'{FENCE}python requires="3.8"\nprint(1)\n{FENCE}\n')
+    result = invoke("check", "a.md")
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "python = './python': cannot run it" in line
+
+
+def test_probe_environment_is_scrubbed(project: Path, write, monkeypatch):
+    python = examples_python()
+    if python is None or os.path.realpath(python) == os.path.realpath(sys.executable):
+        pytest.skip("needs an interpreter other than docvalidate's own")
+    monkeypatch.setenv("DOCVALIDATE_PROBE_SECRET", "s3cret")
+    # Where the examples' user can read it (pytest's own folders are private to root).
+    folder = Path(f"/tmp/docvalidate-probe-{uuid.uuid4().hex}")
+    folder.mkdir(mode=0o755)
+    wrapper = folder / "py"
+    # Fails the probe when it can see the secret.
+    wrapper.write_text('#!/bin/sh\n[ -n "$DOCVALIDATE_PROBE_SECRET" ] && exit 9\n'
+                       f'exec {python} "$@"\n')
+    wrapper.chmod(0o755)
+    write("docvalidate.toml", f'python = "{wrapper}"\n')
+    write("a.md", f'{FENCE}python requires="3.8"\nprint(1)\n{FENCE}\n')
+    try:
+        result = invoke("check", "a.md")
+    finally:
+        wrapper.unlink()
+        folder.rmdir()
+    assert result.exit_code == 0, result.output
