@@ -9,6 +9,7 @@ the session as a failure, never as a pass. Frames are size-capped by the transpo
 from __future__ import annotations
 
 import json
+import marshal
 import secrets
 import signal
 import time
@@ -28,6 +29,7 @@ from docvalidate.backends.base import (
 from docvalidate.model import ErrorInfo
 
 STARTUP_TIMEOUT = 60.0  # seconds for the interpreter to start and say it is ready
+STACK_SIGNAL = signal.SIGUSR2  # asks a stuck worker for its stack (faulthandler)
 FORGED = ("the example wrote into docvalidate's result channel and corrupted it; the session "
           "was stopped")
 
@@ -56,13 +58,16 @@ class _Session:
 
     def run(self) -> Iterator[BlockRun]:
         job = self.job
+        settings = self.conn.settings
         self.conn.send(_frame({
             "t": "setup",
             "filename": job.filename,
             "doc": job.doc,
-            "root": self.conn.project,
+            "root": settings["root"],
             "max_output": job.max_output,
-            "limits": {**_limits(job.limits), "nproc": self.conn.process_count},
+            "limits": {**_limits(job.limits), "nproc": settings["nproc"]},
+            "seccomp": settings["seccomp"],
+            "stack_signal": int(STACK_SIGNAL),
         }))
         ready = self._wait(time.monotonic() + STARTUP_TIMEOUT, None)
         if isinstance(ready, BlockRun):
@@ -156,7 +161,10 @@ class _Session:
 
 
 def _frame(message: dict[str, Any]) -> bytes:
-    return (json.dumps(message) + "\n").encode("ascii")
+    """A message to the worker: marshal (version 4, read by every Python 3 since 3.4) after
+    its length. Only docvalidate writes these; the worker's answers are JSON."""
+    data = marshal.dumps(message, 4)
+    return len(data).to_bytes(4, "big") + data
 
 
 def _limits(limits: Limits) -> dict[str, Any]:

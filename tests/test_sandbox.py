@@ -126,6 +126,24 @@ def test_example_cannot_leave_its_cgroup(isolation: str, isolate, write, check_j
     assert ex["status"] == "passed", ex["error"]
 
 
+@both
+def test_examples_cannot_make_user_namespaces(isolation: str, isolate, write, check_json):
+    isolate(isolation)
+    write("a.md", block(
+        "import ctypes, errno, os, subprocess, threading\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "assert libc.unshare(0x10000000) == -1 and ctypes.get_errno() == errno.EPERM\n"
+        "done = subprocess.run(['unshare', '--user', 'true'], capture_output=True)\n"
+        "assert done.returncode != 0, done\n"
+        "# Threads, forks and programs still work (clone3 falls back to clone).\n"
+        "t = threading.Thread(target=print, args=('thread',))\nt.start()\nt.join()\n"
+        "pid = os.fork()\nif pid == 0:\n    os._exit(7)\n"
+        "assert os.waitpid(pid, 0)[1] >> 8 == 7\n"
+        "assert subprocess.run(['true']).returncode == 0"))
+    (ex,) = run(check_json, "a.md")
+    assert ex["status"] == "passed", ex["error"]
+
+
 # --- what the sandbox shows --------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ docvalidate with the system's Python 3 and this environment's packages."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -60,12 +61,17 @@ pytestmark = pytest.mark.skipif(_prerequisites() is not None,
 
 @pytest.fixture
 def home() -> Iterator[Path]:
-    """A project folder owned by the unprivileged user, outside root's 0700 temp folders."""
-    folder = Path(f"/tmp/docvalidate-nobody-{os.getpid()}-{os.urandom(4).hex()}")
-    folder.mkdir(mode=0o755)
-    os.chown(folder, NOBODY, NOBODY)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    """A project folder owned by the unprivileged user, outside root's 0700 temp folders.
+
+    One such test at a time, across pytest-xdist's workers: they all run as the same user, and
+    its processes count against each other's process limit (which is what one test checks)."""
+    with open("/tmp/docvalidate-tests-as-nobody.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        folder = Path(f"/tmp/docvalidate-nobody-{os.getpid()}-{os.urandom(4).hex()}")
+        folder.mkdir(mode=0o755)
+        os.chown(folder, NOBODY, NOBODY)
+        yield folder
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def put(folder: Path, name: str, text: str) -> None:

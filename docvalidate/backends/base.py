@@ -10,7 +10,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from docvalidate.model import ErrorInfo
 
@@ -97,13 +97,12 @@ class Received:
 class Connection(Protocol):
     """One running worker, as its transport sees it."""
 
-    # How the worker must apply RLIMIT_NPROC: "exact" (the user or user namespace is this
-    # session's alone), "relative" (shared with the user's other programs: what they run now
-    # plus the limit), or None (a cgroup counts the session's processes).
-    process_count: str | None
-    # The project root as the worker sees it (on its sys.path): the session's copy, wherever
-    # the backend put it.
-    project: str
+    # What the worker's setup needs from the transport: "root" (the project root as the worker
+    # sees it), "nproc" (how RLIMIT_NPROC is applied: "exact" when the user or user namespace
+    # is the session's alone, "relative" when it is shared with the user's other programs,
+    # None when a cgroup counts), "seccomp" (the filter for the worker to install, or None when
+    # the sandbox installed it).
+    settings: dict[str, Any]
 
     def send(self, frame: bytes) -> None:
         """Send one frame (a line, newline included) to the worker."""

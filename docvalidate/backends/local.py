@@ -25,12 +25,14 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from docvalidate.backends import seccomp
 from docvalidate.backends.base import BackendError, Job, Limits, Received
 from docvalidate.backends.cgroup import Cgroup, ThreadCgroups
 from docvalidate.backends.identity import IDENTITIES, Identity
 from docvalidate.backends.sandbox import Layout, as_user, bwrap_command, drop_to
-from docvalidate.protocol import max_frame
+from docvalidate.protocol import STACK_SIGNAL, max_frame
 from docvalidate.workspace import Survey, materialize, survey
 
 WORKER = Path(__file__).with_name("worker.py")
@@ -171,40 +173,48 @@ class LocalBackend:
                 os.chown(path, *owner)
         found = self.survey(job.root)
         cgroup = self._cgroups.current()
-        if self.bwrap:
-            layout = Layout(copy=copy, root=job.root, home=home, shared=found.shared,
-                            accounts=self._account_files() if identity.dedicated else None)
-            readable = [*self.readable, *job.readable, WORKER.parent]
-            command = [*bwrap_command(self.bwrap, layout, readable, self.network,
-                                      as_root=identity.switch),
-                       *drop_to(identity), self.python, str(WORKER)]
-            cwd = copy
-            start_as: dict[str, object] = {}  # bwrap starts as us; drop_to() switches user
-            # A user namespace of its own: RLIMIT_NPROC counts this session's processes only.
-            process_count = None if cgroup is not None and cgroup.caps_processes else "exact"
-        else:
-            command = [self.python, str(WORKER)]
-            cwd = copy
-            start_as = as_user(identity)
-            if cgroup is not None and cgroup.caps_processes:
-                process_count = None
-            else:
-                process_count = "exact" if identity.dedicated else "relative"
+        counted = cgroup is not None and cgroup.caps_processes
+        filter_program = seccomp.program()
         parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         # The kernel attaches the writer's pid to every byte we read: how we know that an
         # answer came from the worker itself, not from a process an example started.
         parent_end.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-        command.append(str(child_end.fileno()))
-        if not self.bwrap:
-            command.append("--reaper")
+        passed = [child_end.fileno()]
+        worker = [self.python, str(WORKER), str(child_end.fileno())]
+        start_as: dict[str, object] = {}
+        filter_read = None
+        if self.bwrap:
+            layout = Layout(copy=copy, root=job.root, home=home, shared=found.shared,
+                            accounts=self._account_files() if identity.dedicated else None)
+            readable = [*self.readable, *job.readable, WORKER.parent]
+            command = bwrap_command(self.bwrap, layout, readable, self.network,
+                                    as_root=identity.switch)
+            if filter_program is not None:
+                filter_read = _pipe_with(filter_program)
+                command += ["--seccomp", str(filter_read)]
+                passed.append(filter_read)
+            # bwrap starts as us (it must read what it shows); drop_to() switches user.
+            command += [*drop_to(identity), *worker]
+            settings = {"root": str(job.root), "seccomp": None,
+                        # A user of its own, or a user namespace of its own: the count is
+                        # this session's.
+                        "nproc": None if counted else "exact"}
+        else:
+            command = [*drop_to(identity, always=True), *worker, "--reaper"]
+            if command[0] == worker[0]:  # no setpriv here: the worker and Popen do its job
+                command.append("--no-new-privs")
+                start_as = as_user(identity)
             if identity.dedicated and cgroup is None:
                 command.append("--kill-uid")
+            settings = {"root": str(copy), "seccomp": filter_program,
+                        "nproc": None if counted else "exact" if identity.dedicated
+                        else "relative"}
         diag_read, diag_write = os.pipe()
         env = {**self.env, "HOME": str(home)}
         try:
             proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=diag_write, pass_fds=(child_end.fileno(),), cwd=cwd, env=env,
+                stderr=diag_write, pass_fds=passed, cwd=copy, env=env,
                 start_new_session=True, **start_as)  # type: ignore[call-overload]
         except OSError as exc:
             parent_end.close()
@@ -214,9 +224,10 @@ class LocalBackend:
         finally:
             child_end.close()
             os.close(diag_write)
-        conn = _Connection(self, proc, parent_end, diag_read, job, process_count,
-                           sandboxed=bool(self.bwrap),
-                           project=str(job.root) if self.bwrap else str(copy))
+            if filter_read is not None:
+                os.close(filter_read)
+        conn = _Connection(self, proc, parent_end, diag_read, job, settings,
+                           sandboxed=bool(self.bwrap))
         try:
             # Copied while the interpreter starts: the worker waits for its setup, sent after.
             materialize(found, copy, owner)
@@ -225,13 +236,22 @@ class LocalBackend:
             conn.close(cgroup, identity)
 
 
+def _pipe_with(data: bytes) -> int:
+    """The read end of a pipe holding ``data`` (small: it fits in the pipe's buffer)."""
+    read, write = os.pipe()
+    try:
+        os.write(write, data)
+    finally:
+        os.close(write)
+    return read
+
+
 class _Connection:
     def __init__(self, backend: LocalBackend, proc: subprocess.Popen[bytes],
-                 sock: socket.socket, diag: int, job: Job, process_count: str | None,
-                 sandboxed: bool, project: str) -> None:
+                 sock: socket.socket, diag: int, job: Job, settings: dict[str, Any],
+                 sandboxed: bool) -> None:
         self.backend, self.proc, self.sock, self.diag = backend, proc, sock, diag
-        self.process_count = process_count
-        self.project = project
+        self.settings = settings
         self.sandboxed = sandboxed
         self.limit = max_frame(job.max_output)
         self.buffer = bytearray()
@@ -303,7 +323,7 @@ class _Connection:
             self._drain_diagnostics()  # what came before is not the dump
         self.tail.clear()
         try:
-            os.kill(self.worker, signal.SIGUSR2)
+            os.kill(self.worker, STACK_SIGNAL)
         except OSError:
             return ""
         deadline = time.monotonic() + STACK_WAIT
@@ -340,15 +360,19 @@ class _Connection:
         if self.worker is not None:
             with contextlib.suppress(OSError):
                 os.kill(self.worker, signal.SIGKILL)
-        if not self.sandboxed:
-            # The supervisor kills what the examples left once the worker is gone.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=2)
+        # With the worker gone, what we started ends by itself, and waiting for it is what
+        # tells us the session is over: bwrap's init ends the PID namespace (the kernel kills
+        # and reaps everything in it first); the supervisor kills what the examples left.
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(OSError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
         with contextlib.suppress(OSError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)  # anything still in its process group
         if cgroup is not None:
             cgroup.kill_all()
-        elif identity.dedicated:
+        elif identity.dedicated and not self.sandboxed:
             kill_user(identity.uid)
         self.proc.wait()
         os.close(self.diag)

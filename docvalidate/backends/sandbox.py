@@ -68,15 +68,17 @@ def as_user(identity: Identity) -> dict[str, object]:
     return {"user": identity.uid, "group": identity.gid, "extra_groups": []}
 
 
-def drop_to(identity: Identity) -> list[str]:
-    """The command prefix that becomes ``identity`` inside the sandbox, with no capabilities
-    (none inheritable, an empty bounding set) and no_new_privs, before the interpreter starts:
-    bwrap runs as root (it must read what it shows), the example never does."""
-    if not identity.switch:
+def drop_to(identity: Identity, always: bool = False) -> list[str]:
+    """The command prefix (setpriv) that becomes ``identity`` with no capabilities (none
+    inheritable, an empty bounding set) and no_new_privs, before the interpreter starts. Empty
+    when there is no user to switch to, unless ``always`` (no_new_privs still matters then);
+    empty too when setpriv is missing, and the caller must do without."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or not (identity.switch or always):
         return []
-    setpriv = shutil.which("setpriv") or "setpriv"
-    return [setpriv, f"--reuid={identity.uid}", f"--regid={identity.gid}", "--clear-groups",
-            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+    switch = [f"--reuid={identity.uid}", f"--regid={identity.gid}", "--clear-groups",
+              "--inh-caps=-all", "--bounding-set=-all"] if identity.switch else []
+    return [setpriv, *switch, "--no-new-privs", "--"]
 
 
 def _namespaces(as_root: bool, network: bool) -> list[str]:
