@@ -28,6 +28,7 @@ from pathlib import Path
 from docvalidate.backends.access import unreadable
 from docvalidate.backends.base import Block, Job, Limits
 from docvalidate.backends.local import LocalBackend, child_environment
+from docvalidate.backends.runfolder import RunFolder
 from docvalidate.backends.sandbox import own_interpreter
 from docvalidate.engine import bwrap_status
 from docvalidate.protocol import run_job
@@ -61,16 +62,21 @@ def time_python_c(python: str, sessions: int) -> float:
 
 
 def time_copy(root: Path, sessions: int) -> tuple[float, str]:
+    """Copying the project into a session folder, where the backend puts them (a tmpfs of the
+    run's own, as root)."""
     found = survey(root)
     runs = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in range(sessions):
-            into = Path(tmp) / str(n)
-            into.mkdir()
+    folder = RunFolder()
+    try:
+        for _ in range(sessions):
+            into = folder.session()
             started = time.perf_counter()
             materialize(found, into)
             runs.append(time.perf_counter() - started)
-    return statistics.median(runs), found.describe()
+        where = "tmpfs" if folder.on_tmpfs else "disk"
+    finally:
+        folder.remove()
+    return statistics.median(runs), f"{found.describe()} (onto {where})"
 
 
 def default_python() -> str:

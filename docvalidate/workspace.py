@@ -10,7 +10,6 @@ cannot leaves it out, so that no write can reach the real files.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 from dataclasses import dataclass
@@ -147,17 +146,20 @@ def materialize(found: Survey, into: Path, owner: tuple[int, int] | None = None)
         try:
             if entry.kind == "dir":
                 target.mkdir(mode=entry.mode)
+                if owner is not None:
+                    os.chown(target, *owner)
             elif entry.kind == "link":
                 target.symlink_to(entry.target)
+                if owner is not None:
+                    os.chown(target, *owner, follow_symlinks=False)
             else:
-                _copy_file(root / entry.path, target, entry.mode)
-            if owner is not None:
-                os.chown(target, *owner, follow_symlinks=False)
+                _copy_file(root / entry.path, target, entry.mode, owner)
         except OSError:
             continue  # vanished or unreadable since the survey: the example will not see it
 
 
-def _copy_file(source: Path, target: Path, mode: int) -> None:
+def _copy_file(source: Path, target: Path, mode: int, owner: tuple[int, int] | None) -> None:
+    # Everything through the open descriptors: a path lookup per call is most of the cost.
     src = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
         dst = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
@@ -165,9 +167,21 @@ def _copy_file(source: Path, target: Path, mode: int) -> None:
         try:
             while os.sendfile(dst, src, None, 1 << 30) > 0:
                 pass
+            if mode & _UMASK:
+                os.fchmod(dst, mode)  # the umask narrowed it
+            if owner is not None:
+                os.fchown(dst, *owner)
         finally:
             os.close(dst)
     finally:
         os.close(src)
-    with contextlib.suppress(OSError):
-        os.chmod(target, mode)  # the umask may have narrowed it
+
+
+def _umask() -> int:
+    # Read once: os.umask can only be read by setting it, which is not thread-safe later on.
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+_UMASK = _umask()

@@ -11,7 +11,6 @@ which adopts orphaned processes (plain processes).
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import select
 import shutil
@@ -19,7 +18,6 @@ import signal
 import socket
 import struct
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,6 +29,7 @@ from docvalidate.backends import seccomp
 from docvalidate.backends.base import BackendError, Job, Limits, Received
 from docvalidate.backends.cgroup import Cgroup, ThreadCgroups
 from docvalidate.backends.identity import IDENTITIES, Identity
+from docvalidate.backends.runfolder import RunFolder
 from docvalidate.backends.sandbox import Layout, as_user, bwrap_command, drop_to
 from docvalidate.protocol import STACK_SIGNAL, max_frame
 from docvalidate.workspace import Survey, materialize, survey
@@ -55,48 +54,6 @@ def child_environment(
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(extra)
     return env
-
-
-class RunFolder:
-    """``$TMPDIR/docvalidate-PID-X/``: every session's folder of one run, removed with it (and,
-    when a run was killed outright, by the next one)."""
-
-    def __init__(self) -> None:
-        self._path: Path | None = None
-        self._lock = threading.Lock()
-        self._count = itertools.count(1)
-
-    @property
-    def path(self) -> Path:
-        with self._lock:
-            if self._path is None:
-                remove_stale_folders()
-                self._path = Path(tempfile.mkdtemp(prefix=f"docvalidate-{os.getpid()}-"))
-                # Sessions' own users must reach their folder below, not list the others.
-                self._path.chmod(0o711)
-            return self._path
-
-    def session(self) -> Path:
-        folder = self.path / f"s{next(self._count)}"
-        folder.mkdir(mode=0o700)
-        return folder
-
-    def remove(self) -> None:
-        with self._lock:
-            path, self._path = self._path, None
-        if path is not None:
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def remove_stale_folders() -> None:
-    """Remove run folders of docvalidate processes that no longer exist (killed outright)."""
-    base = Path(tempfile.gettempdir())
-    with contextlib.suppress(OSError):
-        for entry in base.glob("docvalidate-*-*"):
-            pid = entry.name.split("-")[1]
-            if (pid.isdigit() and not Path(f"/proc/{pid}").exists() and entry.is_dir()
-                    and entry.stat().st_uid == os.geteuid()):
-                shutil.rmtree(entry, ignore_errors=True)
 
 
 @dataclass
