@@ -147,9 +147,11 @@ def interpreter(config: Config) -> Interpreter:
 
 
 def _probe(config: Config, python: str) -> Interpreter:
+    bwrap, _ = sandbox(config)
+    if bwrap is None and os.geteuid() == 0:
+        _readable_to_sessions(python, interpreter_folders(python))
     # Config is data: the interpreter it names is run like an example, in the same sandbox,
     # as the same user, with the same scrubbed environment, never on the host as us.
-    bwrap, _ = sandbox(config)
     backend = _backend(config, python, bwrap, interpreter_folders(python))
     root = Path(tempfile.mkdtemp(prefix="docvalidate-probe-"))
     root.chmod(0o755)
@@ -172,21 +174,25 @@ def _probe(config: Config, python: str) -> Interpreter:
                        tuple(p for p in found.paths if p != str(root)))
 
 
+def _readable_to_sessions(python: str, paths: tuple[str, ...]) -> None:
+    """Examples never run as root: as plain processes they run as an unprivileged user, which
+    must be able to read the interpreter and docvalidate's worker."""
+    from docvalidate.backends.access import unreadable
+
+    blocker = unreadable([python, *paths, str(WORKER)])
+    if blocker is not None:
+        raise SandboxError(
+            f"docvalidate runs as root and examples run as an unprivileged user, who cannot "
+            f"read {blocker} (needed to run {python}); make it readable by other users, or "
+            f"{INSTALL} to use the sandbox")
+
+
 def make_backend(config: Config) -> tuple[LocalBackend, list[str]]:
     """The local backend the config asks for, and run-wide notices about it."""
     bwrap, notices = sandbox(config)
     found = interpreter(config)
     if bwrap is None and os.geteuid() == 0:
-        # Examples never run as root: as plain processes they run as an unprivileged user,
-        # which must be able to read the interpreter and docvalidate's worker.
-        from docvalidate.backends.access import unreadable
-
-        blocker = unreadable([found.python, *found.paths, str(WORKER)])
-        if blocker is not None:
-            raise SandboxError(
-                f"docvalidate runs as root and examples run as an unprivileged user, who cannot "
-                f"read {blocker} (needed to run {found.python}); make it readable by other "
-                f"users, or {INSTALL} to use the sandbox")
+        _readable_to_sessions(found.python, found.paths)
     return _backend(config, found.python, bwrap, found.paths), notices
 
 
@@ -209,4 +215,5 @@ def check(config: Config, paths: tuple[str, ...] = (), progress: Progress | None
     backend, notices = made or make_backend(config)
     outcomes = run_all(file_work(config, collected), backend, config.jobs, config.max_output,
                        progress, doctest_flags=flag_value(config.doctest_flags))
-    return RunReport(collected.files, tuple(outcomes), tuple(notices))
+    return RunReport(collected.files, tuple(outcomes), tuple(notices),
+                     details=tuple(backend.describe()))

@@ -142,6 +142,7 @@ class RunReport:
     files: tuple[SourceFile, ...]
     outcomes: tuple[Outcome, ...] = field(default_factory=tuple)
     notices: tuple[str, ...] = ()  # run-wide warnings (e.g. running without the sandbox)
+    details: tuple[str, ...] = ()  # how the run was done (e.g. what each session copied), for -v
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.result.status == status)

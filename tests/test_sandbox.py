@@ -554,3 +554,13 @@ def test_sandbox_status_says_why(monkeypatch, tmp_path: Path):
     finally:
         monkeypatch.undo()
         bwrap_status.cache_clear()
+
+
+def test_verbose_says_what_each_session_copies(project: Path, write):
+    write("data/input.csv", "a\n")
+    (project / ".git").mkdir()
+    write("a.md", block("print(1)"))
+    result = invoke("check", "-v", "a.md")
+    assert result.exit_code == 0, result.output
+    (note,) = [line for line in result.stdout.splitlines() if line.startswith("note: ")]
+    assert "project copy:" in note and "files" in note and "not copied: .git" in note

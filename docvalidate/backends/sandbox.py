@@ -1,15 +1,20 @@
 """Bubblewrap: the namespaces and mounts that confine the local backend's interpreter. The
-whole policy is :func:`bwrap_command`.
+whole filesystem policy is :func:`bwrap_command`.
 
 The sandbox is built from nothing, like Flatpak's: it sees only the system folders (``/usr``,
 ``/etc``, the ``/lib*`` links...), read-only; the interpreter and its packages, docvalidate's
 worker and the documents' folders, read-only; the session's own copy of the project, writable,
 at the project's real path; and a home of its own. ``/tmp``, ``/var/tmp`` and ``/run`` are
 empty, and home folders and the rest of the host do not exist — so neither do the host's Unix
-sockets (``/run/docker.sock``, D-Bus, ...). It has its own user, PID, IPC, UTS, cgroup and
-network namespaces: no network at all, loopback and abstract sockets included, unless
-``network = true``. bwrap starts as an unprivileged user, so the example has no capabilities
-and ``no_new_privs``, and its user maps to that unprivileged user on the host, never to root.
+sockets (``/run/docker.sock``, D-Bus, ...). It has its own PID, IPC, UTS, cgroup and network
+namespaces: no network at all, loopback and abstract sockets included, unless
+``network = true``.
+
+Who the example is: as another user, bwrap adds a user namespace that maps only that user
+(and no nested one). As root, bwrap itself runs as root (it must read what it shows) with no
+user namespace, which would map the example to host root; ``setpriv`` then makes the example
+one of docvalidate's own unprivileged users, with no capabilities and no_new_privs, before the
+interpreter starts.
 """
 
 from __future__ import annotations

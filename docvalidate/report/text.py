@@ -91,6 +91,8 @@ def render_text(console: Console, report: RunReport, seconds: float, verbose: bo
                 notes.append(Text.assemble(
                     (f"{printable(outcome.task.example.id, multiline=False)}: ", "bold"),
                     ("skipped: ", "cyan"), printable(outcome.result.reason or "")))
+        notes.extend(Text.assemble(("note: ", "cyan"), printable(detail, multiline=False))
+                     for detail in report.details)
     if notes:
         console.print()
         for note in notes:
