@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from docvalidate.repair.guard.folding import UNKNOWN, constant_truth, constant_value
+from docvalidate.repair.guard.names import last_name
 from docvalidate.repair.guard.reachability import Dead, dead_code, is_trivial, simple_statements
 from docvalidate.repair.guard.scanner import Handler, Scanner, Use
 from docvalidate.repair.guard.wording import short
@@ -179,12 +180,8 @@ def _identifiers(tree: ast.Module) -> tuple[frozenset[str], tuple[str, ...]]:
                 names.add(node.asname)
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.update(node.module.split("."))
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = func.id if isinstance(func, ast.Name) else \
-                func.attr if isinstance(func, ast.Attribute) else None
-            if name is not None:
-                calls.append((node.lineno, node.col_offset, name))
+        if isinstance(node, ast.Call) and (name := last_name(node.func)) is not None:
+            calls.append((node.lineno, node.col_offset, name))
     called = dict.fromkeys(name for *_, name in sorted(calls))
     return frozenset(names), tuple(called)
 

@@ -88,6 +88,14 @@ def is_descriptor(node: ast.expr) -> bool:
         and node.func.attr == "fileno"
 
 
+def last_name(node: ast.expr) -> str | None:
+    """The name ``node`` ends in: ``f`` for ``f`` and for ``obj.f`` (a call by that name, a
+    class an ``except`` names); None for other expressions."""
+    if isinstance(node, ast.Name):
+        return node.id
+    return node.attr if isinstance(node, ast.Attribute) else None
+
+
 def canonical(key: Key) -> Key:
     """``posix.write`` is ``os.write``: one name for a module the tables know by another."""
     return (_SAME_MODULE.get(key[0], key[0]), *key[1:]) if key else key

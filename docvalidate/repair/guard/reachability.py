@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from docvalidate.repair.guard.folding import constant_truth
+from docvalidate.repair.guard.names import last_name
 from docvalidate.repair.guard.wording import short
 
 
@@ -101,6 +102,13 @@ def _statement_lists(node: ast.AST) -> Iterator[list[ast.stmt]]:
             yield value
 
 
+def _inner_bodies(stmt: ast.stmt) -> Iterator[list[ast.stmt]]:
+    """Every body nested in ``stmt``: also those of its ``except`` clauses and ``case``s."""
+    yield from _statement_lists(stmt)
+    for part in (*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())):
+        yield part.body
+
+
 def _terminator(stmt: ast.stmt, exits: dict[int, str]) -> str | None:
     """How ``stmt`` ends its body for good (``return``, ``sys.exit()``), or None."""
     words = {ast.Return: "return", ast.Raise: "raise", ast.Continue: "continue",
@@ -160,9 +168,9 @@ def _mentions(tree: ast.AST) -> tuple[Counter[str], Counter[str]]:
             if isinstance(node.value, ast.Name):
                 idle.add(id(node.value))
             elif isinstance(node.value, ast.Call):
-                func = node.value.func
-                if isinstance(func, ast.Name | ast.Attribute):
-                    dropped[func.id if isinstance(func, ast.Name) else func.attr] += 1
+                name = last_name(node.value.func)
+                if name is not None:
+                    dropped[name] += 1
         elif isinstance(node, ast.Subscript):
             named.add(id(node.slice))
         elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
@@ -208,9 +216,7 @@ def simple_statements(body: Iterable[ast.stmt], *, into_functions: bool = True
         for stmt in statements:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and not into_functions:
                 continue
-            lists = [*_statement_lists(stmt)]
-            lists += [h.body for h in getattr(stmt, "handlers", ())]
-            lists += [case.body for case in getattr(stmt, "cases", ())]
+            lists = [*_inner_bodies(stmt)]
             if lists:
                 for inner in lists:
                     walk(inner)
@@ -232,12 +238,9 @@ def jumps_out(body: list[ast.stmt], loop: bool = False) -> str | None:
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             continue
         inner = isinstance(stmt, ast.For | ast.AsyncFor | ast.While)
-        for part in _statement_lists(stmt):
+        for part in _inner_bodies(stmt):
+            # A loop's own body catches a `break`; its `else` does not.
             found = jumps_out(part, loop or (inner and part is getattr(stmt, "body", None)))
-            if found is not None:
-                return found
-        for handler in [*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())]:
-            found = jumps_out(handler.body, loop)
             if found is not None:
                 return found
     return None

@@ -12,6 +12,7 @@ from docvalidate.repair.guard.facts import Assert, Facts
 from docvalidate.repair.guard.names import Key, is_stdlib
 from docvalidate.repair.guard.reachability import Dead
 from docvalidate.repair.guard.scanner import Use
+from docvalidate.repair.guard.wording import short
 
 MAX_SHRINK = 0.4  # a candidate may have at most 40% fewer lines of code than the original
 MAX_LISTED = 3  # dropped names named in one reason
@@ -51,7 +52,7 @@ def swallowed_error(before: Facts, after: Facts, error: ErrorInfo | None) -> str
     that does not raise again; a handler for another error is a real repair."""
     if error is None:
         return None
-    seen = {error.type, *(name.rsplit(".", 1)[-1] for name in error.mro)} - {"object"}
+    seen = _classes(error) - {"object"}
 
     def swallowing(facts: Facts) -> list[str]:
         return [h.text for h in facts.handlers if not h.reraises
@@ -120,7 +121,7 @@ def removed_checks(before: Facts, after: Facts, update_output: bool) -> str | No
         if group not in remaining:  # consumes: the groups must stay, in order
             fewer = _line_count(after.outputs) < _line_count(before.outputs)
             verb = "removes" if fewer else "changes"
-            return f"{verb} the expected output {_snippet(group)}"
+            return f'{verb} the expected output "{short(group)}"'
     return None
 
 
@@ -188,13 +189,18 @@ def _proven_missing(error: ErrorInfo | None) -> tuple[frozenset[str], list[Key]]
     """Names and modules the original's error proved not to exist; uses of them may go."""
     if error is None:
         return frozenset(), []
-    kinds = {error.type, *(qualified.rsplit(".", 1)[-1] for qualified in error.mro)}
+    kinds = _classes(error)
     text = f"{error.message}\n{error.exception_only}"
     names = {name for kind, pattern in _MISSING_NAME.items() if kind in kinds
              for name in pattern.findall(text)}
     modules = [tuple(found.split(".")) for found in _MISSING_MODULE.findall(text)
                if "ImportError" in kinds]
     return frozenset(names), modules
+
+
+def _classes(error: ErrorInfo) -> set[str]:
+    """The class of the error and its bases, each by its own name (``ValueError``)."""
+    return {error.type, *(qualified.rsplit(".", 1)[-1] for qualified in error.mro)}
 
 
 def _describe(uses: list[Use]) -> str:
@@ -213,10 +219,3 @@ def _first_extra(before: list[str], after: list[str]) -> str | None:
 
 def _line_count(groups: list[str]) -> int:
     return sum(group.count("\n") + 1 for group in groups)
-
-
-def _snippet(group: str, width: int = 60) -> str:
-    first = group.split("\n", 1)[0]
-    if len(first) > width or "\n" in group:
-        first = first[:width].rstrip() + " ..."
-    return f'"{first}"'

@@ -32,6 +32,7 @@ from docvalidate.repair.guard.names import (
     is_descriptor,
     is_stdlib,
     item_of,
+    last_name,
 )
 from docvalidate.repair.guard.reachability import jumps_out
 from docvalidate.repair.guard.wording import as_written, dotted, short
@@ -127,8 +128,7 @@ class Scanner(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         self._calls.add(id(node.func))
         key = self._resolve(node.func)
-        builtin = node.func.id if isinstance(node.func, ast.Name) \
-            and node.func.id not in self.names else None
+        builtin = self._builtin(node.func)
         if key in EXITS:
             self.cheats.append(f"a call to {EXITS[key]}")
             self.exits[id(node)] = EXITS[key]
@@ -138,9 +138,8 @@ class Scanner(ast.NodeVisitor):
         elif builtin in HIDDEN_CODE:
             self.cheats.append(f"a call to {builtin}(), which runs code the guard cannot read")
         elif builtin in ("setattr", "delattr") and len(node.args) >= 2:
-            attr = node.args[1]
-            self._patch(node.args[0], attr.value if isinstance(attr, ast.Constant)
-                        and isinstance(attr.value, str) else "...")
+            attr = _string(node.args[1])
+            self._patch(node.args[0], "..." if attr is None else attr)
         elif key in RUN_CODE:
             self.cheats.append(f"a call to {dotted(key)}(), which runs code the guard "
                                "cannot read")
@@ -302,8 +301,8 @@ class Scanner(ast.NodeVisitor):
             return self._resolve_call(node)
         if isinstance(node, ast.Subscript):
             base = self._resolve(node.value)
-            name = node.slice.value if isinstance(node.slice, ast.Constant) else None
-            if base is not None and isinstance(name, str):
+            name = _string(node.slice)
+            if base is not None and name is not None:
                 if base == ("sys", "modules"):  # sys.modules["os"] is the module
                     return canonical(tuple(name.split(".")))
                 if base[-1] == "__dict__":  # os.__dict__["write"], vars(os)["write"]
@@ -317,10 +316,8 @@ class Scanner(ast.NodeVisitor):
         """``__import__("os")``, ``importlib.import_module("os")`` and ``getattr(os,
         "write")`` are the module or name they fetch; other calls make an object."""
         first = node.args[0] if node.args else None
-        text = first.value if isinstance(first, ast.Constant) \
-            and isinstance(first.value, str) else None
-        builtin = node.func.id if isinstance(node.func, ast.Name) \
-            and node.func.id not in self.names else None
+        text = _string(first)
+        builtin = self._builtin(node.func)
         function = self._resolve(node.func)
         if text and (builtin == "__import__" or function == ("importlib", "__import__")):
             return canonical((text.split(".")[0],))  # it returns the top-level package
@@ -330,13 +327,15 @@ class Scanner(ast.NodeVisitor):
             base = self._resolve(first)
             return None if base is None else (*base, "__dict__")
         if builtin == "getattr" and first is not None and len(node.args) >= 2:
-            attr = node.args[1]
             base = self._resolve(first)
-            if base is not None and isinstance(attr, ast.Constant) \
-                    and isinstance(attr.value, str):
-                return (*base, attr.value)
-            return None
+            attr = _string(node.args[1])
+            return None if base is None or attr is None else (*base, attr)
         return None if function is None else (*function, "()")
+
+    def _builtin(self, func: ast.expr) -> str | None:
+        """The plain name called, unless it is bound to an imported one: ``exec`` is the
+        builtin, ``from os import system as exec`` is not."""
+        return func.id if isinstance(func, ast.Name) and func.id not in self.names else None
 
     def _record(self, key: Key, text: str, *, called: bool = False,
                 imported: bool = False) -> None:
@@ -361,12 +360,9 @@ class Scanner(ast.NodeVisitor):
                 names |= self._caught(node.elts)
                 continue
             key = self._resolve(node)
-            if key is not None:
-                names.add(key[-1])
-            elif isinstance(node, ast.Name):
-                names.add(node.id)
-            elif isinstance(node, ast.Attribute):
-                names.add(node.attr)
+            name = key[-1] if key is not None else last_name(node)
+            if name is not None:
+                names.add(name)
         return frozenset(names)
 
     def _bind_import(self, name: str, key: Key) -> None:
@@ -407,3 +403,8 @@ class Scanner(ast.NodeVisitor):
         elif (isinstance(root, ast.Name) and root.id in self.imported and key is not None
                 and not is_stdlib(key)):
             self.cheats.append(f"a monkeypatch of {dotted((*key, attr))}")
+
+
+def _string(node: ast.expr | None) -> str | None:
+    """The value of a string literal (a name written as a string: ``getattr(os, "write")``)."""
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
