@@ -17,10 +17,13 @@ from __future__ import annotations
 import fcntl
 import os
 import pwd
+import stat
 import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from docvalidate.backends.base import BackendError
 
 # Inside the range systemd documents as unused (between the container range ending at
 # 1879048191 and the "foreign" range starting at 2147352576), below 2**31 so that no tool
@@ -67,7 +70,8 @@ class Identities:
                 uid = UID_BASE + slot
                 if uid in self._held or _taken(uid):
                     continue
-                fd = os.open(folder / str(uid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                fd = os.open(folder / str(uid),
+                             os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError:
@@ -75,7 +79,7 @@ class Identities:
                     continue
                 self._held[uid] = fd
                 return Identity(uid, uid, dedicated=True)
-        raise RuntimeError("every session user is in use")
+        raise BackendError("every session user is in use (1024 sessions at once)")
 
     def release(self, identity: Identity) -> None:
         if identity.dedicated:
@@ -101,9 +105,17 @@ class Identities:
 IDENTITIES = Identities()  # one per process: two backends must not hand out the same user
 
 
-def _lock_folder() -> Path:
-    folder = Path(tempfile.gettempdir()) / "docvalidate-users"
+def _lock_folder(base: Path | None = None) -> Path:
+    """Where the users' lock files are: a folder only root can have made (/run), else one in
+    the temp folder that must be ours, not a link or a folder another user planted there."""
+    if base is None:
+        base = Path("/run") if os.access("/run", os.W_OK) else Path(tempfile.gettempdir())
+    folder = base / "docvalidate-users"
     folder.mkdir(mode=0o700, exist_ok=True)
+    info = os.lstat(folder)
+    if (not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid()
+            or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+        raise BackendError(f"{folder} is not a folder of docvalidate's own; remove it")
     return folder
 
 

@@ -214,6 +214,7 @@ class _Connection:
         self.buffer = bytearray()
         self.scanned = 0  # bytes of the buffer known to hold no newline
         self.worker: int | None = None  # the worker's pid, from its first answer
+        self.worker_fd: int | None = None
         self.tail = bytearray()
         self.diag_open = True
 
@@ -253,11 +254,33 @@ class _Connection:
             if not data:
                 return Received("closed")
             sender = _sender(ancillary)
+            if sender is None:
+                return Received("forged", detail="a writer the kernel did not name")
             if self.worker is None:
-                self.worker = sender  # the first answer comes before any example code runs
+                self._adopt(sender)  # the first answer comes before any example code runs
             elif sender != self.worker:
                 return Received("forged", detail=f"process {sender} wrote into it")
             self.buffer += data
+
+    def _adopt(self, pid: int) -> None:
+        """The worker is ``pid``; a pidfd keeps signals from reaching another process that
+        reuses the number once the worker is gone."""
+        self.worker = pid
+        with contextlib.suppress(OSError, AttributeError):
+            self.worker_fd = os.pidfd_open(pid)
+
+    def _signal(self, signum: int) -> bool:
+        """Send the worker a signal; False when it is gone."""
+        try:
+            if self.worker_fd is not None:
+                signal.pidfd_send_signal(self.worker_fd, signum)
+            elif self.worker is not None:
+                os.kill(self.worker, signum)
+            else:
+                return False
+        except OSError:
+            return False
+        return True
 
     def _drain_diagnostics(self) -> bool:
         try:
@@ -279,9 +302,7 @@ class _Connection:
         while self.diag_open and select.select([self.diag], [], [], 0)[0]:
             self._drain_diagnostics()  # what came before is not the dump
         self.tail.clear()
-        try:
-            os.kill(self.worker, STACK_SIGNAL)
-        except OSError:
+        if not self._signal(STACK_SIGNAL):
             return ""
         deadline = time.monotonic() + STACK_WAIT
         while self.diag_open:
@@ -314,9 +335,9 @@ class _Connection:
     def close(self, cgroup: Cgroup | None, identity: Identity) -> None:
         with contextlib.suppress(OSError):
             self.sock.close()
-        if self.worker is not None:
-            with contextlib.suppress(OSError):
-                os.kill(self.worker, signal.SIGKILL)
+        self._signal(signal.SIGKILL)
+        if self.worker_fd is not None:
+            os.close(self.worker_fd)
         # With the worker gone, what we started ends by itself, and waiting for it is what
         # tells us the session is over: bwrap's init ends the PID namespace (the kernel kills
         # and reaps everything in it first); the supervisor kills what the examples left.
