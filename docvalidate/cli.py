@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from docvalidate import __version__
 from docvalidate.config import Config, load_config, merge
 from docvalidate.engine import Collected, check, collect
-from docvalidate.errors import DocvalidateError
+from docvalidate.errors import DocvalidateError, UsageError
 from docvalidate.model import Outcome
 from docvalidate.report.json_report import render_json, render_list_json
 from docvalidate.report.safe import harden_streams, printable
@@ -67,7 +67,21 @@ def _emit(text: str, output: Path | None) -> None:
         try:
             output.write_text(text + "\n", encoding="utf-8")
         except OSError as exc:
-            raise DocvalidateError(f"cannot write report to {output}: {exc.strerror}") from None
+            raise UsageError(f"cannot write report to {output}: {exc.strerror}") from None
+
+
+@contextmanager
+def _text_console(output: Path | None) -> Iterator[Console]:
+    """Where a text report goes: the terminal, or ``--output FILE`` (plain, 100 columns)."""
+    if output is None:
+        yield Console(highlight=False)
+        return
+    try:
+        stream = open(output, "w", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
+    except OSError as exc:
+        raise UsageError(f"cannot write report to {output}: {exc.strerror}") from None
+    with stream:
+        yield Console(file=stream, no_color=True, width=100)
 
 
 @contextmanager
@@ -160,12 +174,9 @@ def check_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str
         click.echo(f"docvalidate: warning: {printable(notice, multiline=False)}", err=True)
     if fmt == "json":
         _emit(render_json(report), output)
-    elif output is not None:
-        with open(output, "w", encoding="utf-8", errors="backslashreplace") as stream:
-            render_text(Console(file=stream, no_color=True, width=100), report,
-                        time.perf_counter() - started, verbose)
     else:
-        render_text(Console(highlight=False), report, time.perf_counter() - started, verbose)
+        with _text_console(output) as console:
+            render_text(console, report, time.perf_counter() - started, verbose)
     sys.exit(0 if report.ok else 1)
 
 
@@ -181,7 +192,8 @@ def list_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str 
     if fmt == "json":
         _emit(render_list_json(collected.files, collected.sessions), output)
     else:
-        render_list(Console(highlight=False), collected.files, collected.sessions)
+        with _text_console(output) as console:
+            render_list(console, collected.files, collected.sessions)
     sys.exit(1 if any(f.error for f in collected.files) else 0)
 
 
@@ -221,8 +233,9 @@ def fix_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str |
     if fmt == "json":
         _emit(render_fix_json(report), output)
     else:
-        render_fix_text(Console(highlight=False), report, show_diff=dry_run or show_diff,
-                        llm=llm is not None)
+        with _text_console(output) as console:
+            render_fix_text(console, report, show_diff=dry_run or show_diff,
+                            llm=llm is not None)
     sys.exit(0 if report.ok else 1)
 
 

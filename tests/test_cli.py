@@ -308,3 +308,23 @@ def test_readme_examples_pass():
     result = _docvalidate("check", "README.md", "--format", "json")
     assert result.returncode == 0, result.stdout
     assert json.loads(result.stdout)["summary"]["passed"] >= 2
+
+
+@pytest.mark.parametrize("command", ["check", "list", "fix"])
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_report_to_a_folder_that_does_not_exist(command: str, fmt: str, write, tmp_path):
+    write("a.md", "```python\nprint(1)\n```\n")
+    result = invoke(command, "--format", fmt, "--output", str(tmp_path / "no" / "r.txt"),
+                    "a.md")
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("docvalidate: error: cannot write report to ")
+
+
+def test_fix_writes_its_text_report_to_output(write, tmp_path):
+    write("a.md", "```python\nprint(1)\n```\n")
+    target = tmp_path / "fix.txt"
+    result = invoke("fix", "--dry-run", "--output", str(target), "a.md")
+    assert result.exit_code == 0
+    assert "after fixing: 1 passed, 0 failed" in target.read_text()
+    assert result.stdout == ""

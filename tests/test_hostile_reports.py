@@ -215,17 +215,21 @@ TO_UPDATE = f'''{FENCE}python
 note = """
 ::error file=doc::in a string
 """
-print(chr(27) + "]0;pwned" + chr(7) + "::" + "error::x" + chr(0x202E) + "rtl")
+print("::" + "error::x")
 #> old
 {FENCE}
 '''
+# Output a repair would write into the page with terminal controls in it.
+CONTROLS = (f"{FENCE}python\nprint(chr(27) + ']0;pwned' + chr(7) + chr(0x202E) + 'rtl')\n"
+            f"#> old\n{FENCE}\n")
 SURROGATE = f"{FENCE}python\nprint('a' + chr(0xDCFF))\n#> old\n{FENCE}\n"
 
 
 @pytest.mark.parametrize(("doc", "exit_code", "shown"), [
     # Each line twice: in the block's diff and in the file's.
-    (TO_UPDATE, 0, {"+#> \\x1b]0;pwned\\x07::error::x\\u202ertl": 2,
-                    " \\x3a:error file=doc::in a string": 2}),
+    (TO_UPDATE, 0, {"+#> ::error::x": 2, " \\x3a:error file=doc::in a string": 2}),
+    # Never written into a page: the repair is rejected, the reason shows them escaped.
+    (CONTROLS, 1, {"no place in a document (\\x07, \\x1b, \\u202e)": 2}),
     # Cannot be written as UTF-8: the repair is rejected, the reason says why.
     (SURROGATE, 1, {"\\udcff": 2}),
 ])
@@ -248,12 +252,13 @@ def llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[LLMServer]:
 
 
 @pytest.mark.parametrize(("answered", "exit_code", "shown"), [
-    # Accepted: the model's code, with raw controls in a comment, is in the diffs.
-    (f"print(sum([1, 2, 3]))  # {ESC}]0;pwned{BEL}{chr(0x202E)}\n#> 6\n", 0,
-     "+print(sum([1, 2, 3]))  # \\x1b]0;pwned\\x07\\u202e"),
+    # Refused: the model's code has raw controls in a comment; the reason shows them escaped.
+    (f"print(sum([1, 2, 3]))  # {ESC}]0;pwned{BEL}{chr(0x202E)}\n#> 6\n", 1,
+     "UNFIXED a.md:1  last attempt rejected: adds characters that have no place in a document "
+     "(\\x07, \\x1b, \\u202e)"),
     # Failing: what the model's code raised is in the attempt.
-    (f"print(sum([1, 2, 3]))\n#> 6\nraise ValueError('{ESC}[2J' + chr(10) + '::error::x"
-     f"{chr(0x202E)}' + chr(0xDCFF))\n", 1,
+    ("print(sum([1, 2, 3]))\n#> 6\nraise ValueError(chr(27) + '[2J' + chr(10) + '::error::x'"
+     " + chr(0x202E) + chr(0xDCFF))\n", 1,
      "  attempt 1 (llm): ValueError: \\x1b[2J\\n::error::x\\u202e\\udcff"),
 ])
 def test_fix_report_of_model_answers(write, llm: LLMServer, answered: str, exit_code: int,

@@ -1063,3 +1063,19 @@ def test_a_session_is_guarded_even_when_the_caller_says_otherwise() -> None:
 ])
 def test_the_most_specific_reason_is_reported(candidate: str, reason: str) -> None:
     assert check_intent(PRICES, candidate, error=ASSERTION) == reason
+
+
+@pytest.mark.parametrize(("candidate", "shown"), [
+    ('print("\x1b[2J")\n', "\\x1b"),
+    ('print(1)  # \u202e evil\n', "\\u202e"),
+    ("print(1)\r\n", "\\r"),
+    ('print(1)\n#> \x07\n', "\\x07"),
+])
+def test_characters_with_no_place_in_a_document_are_refused(candidate: str, shown: str):
+    reason = check_intent("print(1)\n", candidate, update_output=True)
+    assert reason == f"adds characters that have no place in a document ({shown})"
+
+
+def test_characters_the_original_had_may_stay():
+    original = 'print("\x1b[1mbold\x1b[0m")\n'
+    assert check_intent(original, original.replace("bold", "bolder")) is None

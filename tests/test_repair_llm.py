@@ -338,6 +338,13 @@ def test_project_templates_are_data_not_code(payload: str, server: LLMServer, tm
     assert server.requests == []
 
 
+def test_text_that_is_not_unicode_still_reaches_the_model(server: LLMServer):
+    # What an example printed or raised may hold a lone surrogate; the request must go.
+    proposal = propose(server, answer(FIXED), ctx=make_ctx(stdout="caf\udcff\n"))
+    assert proposal.code == FIXED
+    assert "caf\\udcff" in server.requests[0].message("user")
+
+
 # -- the key ------------------------------------------------------------------------------
 
 

@@ -227,7 +227,10 @@ class LLMFixer:
             self._used += tokens
 
     def _redact(self, text: str) -> str:
-        """The API key never leaves in a prompt or a reason (a server may echo it back)."""
+        """The API key never leaves in a prompt or a reason (a server may echo it back); text
+        an example produced that is not valid Unicode (a lone surrogate) goes as an escape,
+        since a request must be UTF-8."""
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
         key = self.settings.api_key
         if key and key != NO_KEY_PLACEHOLDER and len(key) >= 4:
             text = text.replace(key, "***")

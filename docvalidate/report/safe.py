@@ -43,6 +43,11 @@ _COMMAND = re.compile(r"^((?:[^\S\n]|[\u180e\u200b\u2060\ufeff])*):(?=:|\Z)", re
 _COLON = "\\x3a"
 
 
+def unsafe_characters(text: str) -> set[str]:
+    """The characters of ``text`` that :func:`printable` escapes (newline and tab aside)."""
+    return set(_UNSAFE_MULTILINE.findall(text))
+
+
 def _escape(match: re.Match[str]) -> str:
     char = match.group()
     short = _SHORT.get(char)

@@ -7,9 +7,11 @@ only), and rejects one that, checking in this order so that the most specific re
 one reported,
 
 1. changes a ``no-fix`` block at all;
-2. is not valid Python, or (an interactive session) not a valid session: also a session that
-   lost all its ``>>>`` prompts while the original had some (a candidate that does not parse
-   is left to the runner when the original did not parse either);
+2. adds characters that have no place in a document (terminal escapes, other control
+   characters, bidi overrides, lone surrogates: they would be written into the page); is not
+   valid Python, or (an interactive session) not a valid session: also a session that lost all
+   its ``>>>`` prompts while the original had some (a candidate that does not parse is left
+   to the runner when the original did not parse either);
 3. adds mocking (``unittest.mock``/``mock``), a monkeypatch of an imported third-party name,
    a way out (``sys.exit``, ``os._exit``, ``exit()``, ``quit()``, ``raise SystemExit``), or
    code hidden in a string (the builtins ``exec``/``eval``/``compile``, ``runpy``);
@@ -84,6 +86,7 @@ from docvalidate.repair.guard.rules import (
     swallowed_error,
     unrelated,
 )
+from docvalidate.report.safe import printable, unsafe_characters
 from docvalidate.sources.fences import is_interactive
 
 __all__ = ["MAX_LISTED", "MAX_SHRINK", "Key", "check_intent"]
@@ -106,6 +109,10 @@ def check_intent(original: str, candidate: str, *, interactive: bool = False,
         if candidate.rstrip("\n") == original.rstrip("\n"):
             return None
         return "changes a block marked no-fix, which must stay as written"
+    added = unsafe_characters(candidate) - unsafe_characters(original)
+    if added:
+        shown = ", ".join(printable(c, multiline=False) for c in sorted(added)[:3])
+        return f"adds characters that have no place in a document ({shown})"
     # A caller that forgot: a block that starts with `>>>` is a session (as the sources say).
     interactive = interactive or is_interactive("python", original)
     before = study(original, interactive)
