@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +102,56 @@ def isolate(write: Callable[[str, str], Path]) -> Callable[..., None]:
         write("docvalidate.toml", "\n".join(lines) + "\n")
 
     return choose
+
+
+FENCE = "```"
+
+
+def block(code: str, directive: str = "") -> str:
+    """A Python fence holding ``code``, with a ``<!-- docvalidate: ... -->`` comment."""
+    head = f"<!-- docvalidate: {directive} -->\n" if directive else ""
+    return f"{head}{FENCE}python\n{code}\n{FENCE}\n\n"
+
+
+def run_examples(check_json: Callable[..., tuple[int, dict[str, Any]]], *args: str
+                 ) -> list[dict[str, Any]]:
+    """``docvalidate check --format json ARGS``: the examples of the report."""
+    _, report = check_json(*args)
+    return report["examples"]
+
+
+def alive(marker: str) -> list[int]:
+    """Processes on this machine whose command line holds ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def gone(marker: str, seconds: float = 10) -> bool:
+    """Whether every process holding ``marker`` is gone within ``seconds`` (a PID namespace's
+    processes die as the kernel tears it down, a moment after the session)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while alive(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive(marker) == []
+
+
+@pytest.fixture
+def model_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """tests/llm_server.py on 127.0.0.1, configured for docvalidate through the environment
+    (key, base URL, model), as a user would."""
+    from llm_server import LLMServer
+
+    with LLMServer() as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("DOCVALIDATE_MODEL", "test-model")
+        yield server

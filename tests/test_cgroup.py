@@ -6,40 +6,13 @@ DOCVALIDATE_CGROUP, as a user troubleshooting would."""
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from pathlib import Path
 
 import pytest
-from conftest import ISOLATIONS
+from conftest import ISOLATIONS, block, gone
 
 from docvalidate.backends import cgroup
-
-FENCE = "```"
-
-
-def block(code: str, directive: str = "") -> str:
-    head = f"<!-- docvalidate: {directive} -->\n" if directive else ""
-    return f"{head}{FENCE}python\n{code}\n{FENCE}\n\n"
-
-
-def _alive(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
-def _gone(marker: str, seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while _alive(marker) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return _alive(marker) == []
 
 
 def _mechanism(monkeypatch, wanted: str) -> tuple[int | None, bool]:
@@ -81,7 +54,7 @@ def test_leftovers_are_killed_and_processes_capped(wanted: str, isolation: str, 
     leaves, bomb = report["examples"]
     assert leaves["status"] == "passed", leaves["error"]
     assert bomb["error"]["type"] == "ProcessLimit", bomb["error"]
-    assert _gone(marker)
+    assert gone(marker)
     if wanted == "v2" and isolation == "process":
         # Born in the runner thread's cgroup of the threaded subtree (no cgroup namespace).
         line = next(ln for ln in leaves["stdout"].splitlines() if ln.startswith("0::"))

@@ -4,7 +4,7 @@ local OpenAI-compatible server (tests/llm_server.py)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,13 +17,8 @@ BROKEN = (f"# Totals\n\nSum the prices:\n\n{FENCE}python\nprices = [1, 2, 3]\n"
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LLMServer]:
-    with LLMServer() as srv:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
-        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
-        monkeypatch.setenv("DOCVALIDATE_MODEL", "test-model")
-        yield srv
-
+def server(model_server: LLMServer) -> LLMServer:
+    return model_server
 
 def fix_json(*args: str) -> tuple[int, dict]:
     result = invoke("fix", "--format", "json", *args)

@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -243,13 +242,8 @@ def test_fix_report(write, doc: str, exit_code: int, shown: dict[str, int]):
 
 
 @pytest.fixture
-def llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[LLMServer]:
-    with LLMServer() as server:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("DOCVALIDATE_MODEL", "test-model")
-        yield server
-
+def llm(model_server: LLMServer) -> LLMServer:
+    return model_server
 
 @pytest.mark.parametrize(("answered", "exit_code", "shown"), [
     # Refused: the model's code has raw controls in a comment; the reason shows them escaped.

@@ -13,22 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ISOLATIONS
+from conftest import ISOLATIONS, block, run_examples
 
 from docvalidate.protocol import running_line
 
-FENCE = "```"
 both = pytest.mark.parametrize("isolation", ISOLATIONS)
-
-
-def block(code: str, directive: str = "") -> str:
-    head = f"<!-- docvalidate: {directive} -->\n" if directive else ""
-    return f"{head}{FENCE}python\n{code}\n{FENCE}\n\n"
-
-
-def run(check_json, *args: str) -> list[dict]:
-    _, report = check_json(*args)
-    return report["examples"]
 
 
 def forged(index: int, nonce: str = "0" * 32) -> str:
@@ -52,7 +41,7 @@ def test_forged_passes_for_itself_and_later_blocks(isolation: str, isolate, writ
                         "raise ValueError('the real outcome')")
           + block("raise ValueError('must not pass')")
           + block("print('next session')", "isolated"))
-    first, second, other = run(check_json, "a.md")
+    first, second, other = run_examples(check_json, "a.md")
     assert first["status"] == "failed"
     assert first["error"]["type"] in ("WorkerError", "ValueError"), first["error"]
     assert second["status"] != "passed"
@@ -79,7 +68,7 @@ def test_forged_answer_from_a_child_process_is_refused(isolation: str, isolate, 
     )
     write("a.md", block(thief) + block("raise ValueError('must not pass')", "timeout=5")
           + block("print('next session')", "isolated"))
-    first, second, other = run(check_json, "a.md")
+    first, second, other = run_examples(check_json, "a.md")
     assert first["status"] == "passed", first["error"]
     # Whoever reads the instructions first: the worker (the real outcome), or the child,
     # whose answer is refused (it is not the worker).
@@ -99,7 +88,7 @@ def test_programs_an_example_runs_never_get_the_channel(isolation: str, isolate,
         "import subprocess\nsubprocess.run(['sh', '-c', 'for fd in 3 4 5 6 7 8 9 10 11 12; do "
         f"echo \"{lies}\" >&$fd; done'], stderr=subprocess.DEVNULL)")
         + block("raise ValueError('the real outcome')"))
-    first, second = run(check_json, "a.md")
+    first, second = run_examples(check_json, "a.md")
     assert first["status"] == "passed", first["error"]
     assert second["status"] == "failed" and second["error"]["type"] == "ValueError"
 
@@ -116,7 +105,7 @@ def test_writing_to_the_channel_does_not_move_the_deadline(isolation: str, newli
         f"        everywhere({spam!r}.encode())\n        time.sleep(0.05)\n"
         "threading.Thread(target=spam, daemon=True).start()\ntime.sleep(3600)", "timeout=1"))
     started = time.monotonic()
-    (ex,) = run(check_json, "a.md")
+    (ex,) = run_examples(check_json, "a.md")
     assert ex["status"] == "failed"
     # A whole line is caught at once; bytes without a newline leave the deadline where it was.
     assert ex["error"]["type"] == ("WorkerError" if newline else "Timeout"), ex["error"]
@@ -168,7 +157,7 @@ def test_a_forged_stack_dump_does_not_move_a_timeout(isolation: str, isolate, wr
     doc = write("a.md", block(EVERY_FD + spoof + "print('done')")
                 + block(EVERY_FD + spoof + "import time\ntime.sleep(3600)", "timeout=1"))
     sleep = doc.read_text().splitlines().index("time.sleep(3600)") + 1
-    first, second = run(check_json, "a.md")
+    first, second = run_examples(check_json, "a.md")
     assert first["status"] == "passed", first["error"]
     assert second["error"]["type"] == "Timeout"
     assert second["error"]["line"] == sleep  # the line really running, not line 99
@@ -184,7 +173,7 @@ def test_crashes_and_closed_channels(isolation: str, isolate, write, check_json)
           + block("import sys\nsys.stdout = None\nprint('lost')", "isolated")
           + block("import sys, os\nos.close(int(sys.argv[1]))\nprint('closed')", "isolated")
           + block("print('still running')", "isolated"))
-    garbage, after, exited, no_stdout, closed, last = run(check_json, "a.md")
+    garbage, after, exited, no_stdout, closed, last = run_examples(check_json, "a.md")
     assert garbage["error"]["type"] == "WorkerError"
     assert "corrupted" in garbage["error"]["message"]
     assert after["status"] == "skipped" and "aborted" in after["reason"]

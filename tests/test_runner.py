@@ -8,14 +8,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import ISOLATIONS, by_line
-
-FENCE = "```"
-
-
-def block(code: str, directive: str = "") -> str:
-    head = f"<!-- docvalidate: {directive} -->\n" if directive else ""
-    return f"{head}{FENCE}python\n{code}\n{FENCE}\n\n"
+from conftest import ISOLATIONS, alive, block, by_line
 
 
 def test_page_session_shares_namespace(write, check_json):
@@ -306,9 +299,9 @@ def test_signals_stop_running_examples_and_clean_up(isolation: str, signum: int,
     proc = subprocess.Popen([sys.executable, "-m", "docvalidate", "check", "a.md"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
-    while not _alive(marker) and time.monotonic() < deadline:
+    while not alive(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _alive(marker), "the example never started"
+    assert alive(marker), "the example never started"
     started = time.monotonic()
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=20)
@@ -316,23 +309,11 @@ def test_signals_stop_running_examples_and_clean_up(isolation: str, signum: int,
     assert time.monotonic() - started < 5  # did not wait for the 60 s sleep
     assert said in err and "Traceback" not in err
     deadline = time.monotonic() + 5
-    while _alive(marker) and time.monotonic() < deadline:
+    while alive(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _alive(marker) == []
+    assert alive(marker) == []
     assert not list(Path(tempfile.gettempdir()).glob(f"docvalidate-{proc.pid}-*"))
     assert not list(V1.glob(f"{PREFIX}{proc.pid}-*"))
-
-
-def _alive(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 def test_docvalidate_modules_never_shadow_the_project(write, check_json):

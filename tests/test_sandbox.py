@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import ISOLATIONS, invoke
+from conftest import ISOLATIONS, block, gone, invoke, run_examples
 
 from docvalidate.engine import bwrap_status
 
@@ -28,17 +28,6 @@ sandbox_only = pytest.mark.parametrize("isolation", [
         "network, the filesystem and the host's sockets with docvalidate")),
 ])
 both = pytest.mark.parametrize("isolation", ISOLATIONS)
-FENCE = "```"
-
-
-def block(code: str, directive: str = "") -> str:
-    head = f"<!-- docvalidate: {directive} -->\n" if directive else ""
-    return f"{head}{FENCE}python\n{code}\n{FENCE}\n\n"
-
-
-def run(check_json, *args: str) -> list[dict]:
-    _, report = check_json(*args)
-    return report["examples"]
 
 
 # --- privileges ---------------------------------------------------------------------------
@@ -62,7 +51,7 @@ print(' '.join(open('/proc/self/uid_map').read().split()))
 def test_examples_run_unprivileged(isolation: str, isolate, write, check_json):
     isolate(isolation)
     write("a.md", block(STATUS))
-    (ex,) = run(check_json, "a.md")
+    (ex,) = run_examples(check_json, "a.md")
     assert ex["status"] == "passed", ex["error"]
     uid, uid_map = ex["stdout"].splitlines()
     if os.geteuid() == 0:
@@ -82,7 +71,7 @@ def test_sessions_running_at_once_have_users_of_their_own(isolation: str, isolat
     isolate(isolation, "jobs = 2")
     for name in ("a", "b"):
         write(f"{name}.md", block("import os, time\ntime.sleep(0.5)\nprint(os.getuid())"))
-    first, second = run(check_json, "a.md", "b.md")
+    first, second = run_examples(check_json, "a.md", "b.md")
     assert first["status"] == second["status"] == "passed"
     assert first["stdout"] != second["stdout"]
 
@@ -103,7 +92,7 @@ def test_example_cannot_remount_unmount_or_mount(isolation: str, isolate, write,
         "for target in ('/usr/docvalidate-pwned', '/etc/docvalidate-pwned'):\n"
         "    try:\n        open(target, 'w')\n    except OSError:\n        pass\n"
         "    else:\n        raise AssertionError(target)"))
-    (ex,) = run(check_json, "a.md")
+    (ex,) = run_examples(check_json, "a.md")
     assert ex["status"] == "passed", ex["error"]
     assert not Path("/usr/docvalidate-pwned").exists()
     assert not Path("/etc/docvalidate-pwned").exists()
@@ -122,7 +111,7 @@ def test_example_cannot_leave_its_cgroup(isolation: str, isolate, write, check_j
         " + glob.glob('/sys/fs/cgroup/**/tasks', recursive=True):\n"
         "    try:\n        open(name, 'w').write(str(os.getpid()))\n        moved.append(name)\n"
         "    except OSError:\n        pass\nassert moved == [], moved"))
-    (ex,) = run(check_json, "a.md")
+    (ex,) = run_examples(check_json, "a.md")
     assert ex["status"] == "passed", ex["error"]
 
 
@@ -140,7 +129,7 @@ def test_examples_cannot_make_user_namespaces(isolation: str, isolate, write, ch
         "pid = os.fork()\nif pid == 0:\n    os._exit(7)\n"
         "assert os.waitpid(pid, 0)[1] >> 8 == 7\n"
         "assert subprocess.run(['true']).returncode == 0"))
-    (ex,) = run(check_json, "a.md")
+    (ex,) = run_examples(check_json, "a.md")
     assert ex["status"] == "passed", ex["error"]
 
 
@@ -201,7 +190,7 @@ def test_host_unix_sockets_are_unreachable(isolation: str, isolate, write, check
         "import os\nassert not os.path.exists('/var/run/docker.sock')\n"
         "assert os.listdir('/run') == []\n"
         f"assert not any(os.path.exists(t) for t in {targets[:2]!r})"))
-    (ex,) = run(check_json, "a.md")
+    (ex,) = run_examples(check_json, "a.md")
     assert ex["status"] == "passed", ex["error"]
     assert accepted == []
 
@@ -228,7 +217,7 @@ def test_no_network_not_even_loopback(isolation: str, isolate, write, check_json
         write("a.md", block(f"import socket\ns = socket.socket()\ns.settimeout(2)\n"
                             f"s.connect(('127.0.0.1', {port}))")
               + block("import socket\nsocket.getaddrinfo('example.com', 80)"))
-        connect, resolve = run(check_json, "a.md")
+        connect, resolve = run_examples(check_json, "a.md")
     finally:
         stop.set()
         thread.join()
@@ -242,7 +231,7 @@ def test_network_can_be_allowed(isolate, write, check_json):
     isolate("sandbox", "network = true")
     write("a.md", block("import socket\nsocket.socket().close()\n"
                         "print(socket.gethostname())"))
-    (ex,) = run(check_json, "a.md")
+    (ex,) = run_examples(check_json, "a.md")
     assert ex["status"] == "passed", ex["error"]
 
 
@@ -262,7 +251,7 @@ def test_files_outside_the_project_are_hidden(isolation: str, tmp_path: Path, is
         "    for entry in os.listdir(folder) if os.path.exists(folder) else []:\n"
         "        assert os.path.isdir(os.path.join(folder, entry)), entry\n"
         "assert open('data.txt').read() == 'project data'"))
-    (ex,) = run(check_json, "docs/a.md")
+    (ex,) = run_examples(check_json, "docs/a.md")
     assert ex["status"] == "passed", ex["error"]
 
 
@@ -276,7 +265,7 @@ def test_parent_environment_is_not_readable(isolation: str, isolate, write, chec
                         "        try:\n            data = open(f'/proc/{pid}/environ', 'rb').read()"
                         "\n        except OSError:\n            continue\n"
                         "        assert b'sk-do-not-leak' not in data, pid"))
-    (ex,) = run(check_json, "a.md")
+    (ex,) = run_examples(check_json, "a.md")
     assert ex["status"] == "passed", ex["error"]
 
 
@@ -300,7 +289,7 @@ def test_writes_outside_the_session_do_not_reach_the_host(isolation: str, projec
     )
     text = block(code)
     doc.write_text(text)
-    (ex,) = run(check_json, "docs/a.md")
+    (ex,) = run_examples(check_json, "docs/a.md")
     assert ex["status"] == "passed", ex["error"]
     assert doc.read_text() == text
     for target in targets[1:]:
@@ -328,7 +317,7 @@ def test_examples_overwrite_project_files_in_their_own_copy(isolation: str, proj
                   "isolated"))
     before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file()
               and p.name != "docvalidate.toml"}
-    first, same_session, next_session = run(check_json, "docs/a.md")
+    first, same_session, next_session = run_examples(check_json, "docs/a.md")
     assert first["status"] == "passed", first["error"]
     assert same_session["status"] == "passed", same_session["error"]
     assert next_session["status"] == "passed", next_session["error"]
@@ -348,7 +337,7 @@ def test_what_is_not_copied_is_shown_read_only(project: Path, isolate, write, ch
         "import os\nassert os.path.getsize('big.bin') == 9 * 1024 * 1024\n"
         "for name in ('.git/HEAD', 'big.bin'):\n    try:\n        open(name, 'a')\n"
         "    except OSError:\n        pass\n    else:\n        raise AssertionError(name)"))
-    (ex,) = run(check_json, "a.md")
+    (ex,) = run_examples(check_json, "a.md")
     assert ex["status"] == "passed", ex["error"]
     assert big.stat().st_size == 9 * 1024 * 1024
 
@@ -372,33 +361,11 @@ def test_what_is_not_copied_is_shown_read_only(project: Path, isolate, write, ch
 def test_limits(isolate, write, check_json, isolation: str, config: str, code: str, kind: str):
     isolate(isolation, config)
     write("a.md", block(code, "timeout=20") + block("print('next session')", "isolated"))
-    first, second = run(check_json, "a.md")
+    first, second = run_examples(check_json, "a.md")
     assert first["status"] == "failed"
     assert first["error"]["type"] == kind, first["error"]
     assert "config limit_" in first["error"]["message"]
     assert second["status"] == "passed"
-
-
-def _alive(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if marker.encode() in cmdline:
-            found.append(int(entry.name))
-    return found
-
-
-def _gone(marker: str, seconds: float = 10) -> bool:
-    # A PID namespace's processes die as the kernel tears it down, a moment after the session.
-    deadline = time.monotonic() + seconds
-    while _alive(marker) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return _alive(marker) == []
 
 
 @both
@@ -409,11 +376,11 @@ def test_fork_bomb_is_capped_and_cleaned_up(isolate, write, check_json, isolatio
         "import os\nfor _ in range(3000):\n    if os.fork() == 0:\n"
         f"        os.execv('/bin/sleep', ['sleep', '{marker}'])", "timeout=20")
         + block("print('next')", "isolated"))
-    first, second = run(check_json, "a.md")
+    first, second = run_examples(check_json, "a.md")
     assert first["status"] == "failed"
     assert first["error"]["type"] == "ProcessLimit", first["error"]
     assert second["status"] == "passed"
-    assert _gone(marker)
+    assert gone(marker)
 
 
 @both
@@ -427,9 +394,9 @@ def test_detached_processes_do_not_outlive_the_session(isolate, write, check_jso
         "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
         f"        os.execv('/bin/sleep', ['sleep', '{marker}'])\n    os._exit(0)\n"
         "os.wait()"))
-    (ex,) = run(check_json, "a.md")
+    (ex,) = run_examples(check_json, "a.md")
     assert ex["status"] == "passed", ex["error"]
-    assert _gone(marker)
+    assert gone(marker)
 
 
 @both
@@ -437,7 +404,7 @@ def test_printing_a_gigabyte(isolate, write, check_json, isolation: str):
     isolate(isolation)
     write("a.md", block("chunk = 'x' * (1024 * 1024)\nfor _ in range(1024):\n    print(chunk)")
           + block("print('next')"))
-    first, second = run(check_json, "a.md")
+    first, second = run_examples(check_json, "a.md")
     assert first["error"]["type"] == "OutputLimit"
     assert len(first["stdout"]) <= 1024 * 1024 and first["stdout_dropped"] > 0
     assert second["status"] == "passed"
@@ -448,7 +415,7 @@ def test_sleeping_forever_times_out(isolate, write, check_json, isolation: str):
     isolate(isolation)
     write("a.md", block("import time\ntime.sleep(3600)", "timeout=1"))
     started = time.monotonic()
-    (ex,) = run(check_json, "a.md")
+    (ex,) = run_examples(check_json, "a.md")
     assert ex["error"]["type"] == "Timeout" and ex["error"]["line"] == 4  # the sleep
     assert time.monotonic() - started < 15
 
@@ -459,7 +426,7 @@ def test_writing_a_two_gigabyte_file(isolate, write, check_json, isolation: str)
     write("a.md", block("chunk = b'x' * (16 * 1024 * 1024)\nwith open('big.bin', 'wb') as f:\n"
                         "    for _ in range(128):\n        f.write(chunk)")
           + block("import os\nprint(os.path.getsize('big.bin'))"))
-    first, second = run(check_json, "a.md")
+    first, second = run_examples(check_json, "a.md")
     assert first["error"]["type"] == "FileSizeLimit", first["error"]
     assert "64 MiB" in first["error"]["message"]
     assert int(second["stdout"]) <= 64 * 1024 * 1024  # the default limit held
@@ -472,7 +439,7 @@ def test_killing_the_parent_is_contained(isolation: str, isolate, write, check_j
                         "import time\ntime.sleep(1)") + block("print('next')", "isolated"))
     # The example's parent is the sandbox's init or the session's supervisor, never
     # docvalidate (this very process, which must survive): the block fails, the run goes on.
-    first, second = run(check_json, "a.md")
+    first, second = run_examples(check_json, "a.md")
     # The sandbox's init belongs to another user: the signal is refused. A plain process's
     # supervisor dies, and the session with it.
     if isolation == "process":

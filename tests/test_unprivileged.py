@@ -21,18 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import block
 
 import docvalidate
 from docvalidate.backends.access import unreadable
 
 NOBODY = 65534
 SYSTEM_PYTHON = "/usr/bin/python3"
-FENCE = "```"
-
-
-def block(code: str, directive: str = "") -> str:
-    head = f"<!-- docvalidate: {directive} -->\n" if directive else ""
-    return f"{head}{FENCE}python\n{code}\n{FENCE}\n\n"
 
 
 def _prerequisites() -> str | None:
