@@ -24,6 +24,7 @@ from docvalidate.backends.base import (
     Connection,
     Job,
     Limits,
+    Received,
     StatementRun,
 )
 from docvalidate.model import ErrorInfo
@@ -59,7 +60,7 @@ class _Session:
     def run(self) -> Iterator[BlockRun]:
         job = self.job
         settings = self.conn.settings
-        self.conn.send(_frame({
+        ready = self._exchange(time.monotonic() + STARTUP_TIMEOUT, None, {
             "t": "setup",
             "filename": job.filename,
             "doc": job.doc,
@@ -68,8 +69,7 @@ class _Session:
             "limits": {**_limits(job.limits), "nproc": settings["nproc"]},
             "seccomp": settings["seccomp"],
             "stack_signal": int(STACK_SIGNAL),
-        }))
-        ready = self._wait(time.monotonic() + STARTUP_TIMEOUT, None)
+        })
         if isinstance(ready, BlockRun):
             yield ready
             return
@@ -78,15 +78,14 @@ class _Session:
             return
         for index, block in enumerate(job.blocks):
             nonce = secrets.token_hex(16)
-            self.conn.send(_frame({
+            started = time.monotonic()
+            answer = self._exchange(started + block.timeout, index, {
                 "t": "run", "b": index, "n": nonce,
                 "source": block.source,
                 "trace_prints": block.trace_prints,
                 "statements": None if block.statements is None else [
                     {"source": st.source, "line": st.line} for st in block.statements],
-            }))
-            started = time.monotonic()
-            answer = self._wait(started + block.timeout, index)
+            })
             if isinstance(answer, BlockRun):
                 yield answer
                 return
@@ -104,14 +103,19 @@ class _Session:
                 return
             yield name_limit(run, job.limits)
 
-    def _wait(self, deadline: float, block: int | None) -> dict[str, Any] | BlockRun:
-        """The next message, or the fatal BlockRun that says why there is none."""
-        received = self.conn.receive(deadline)
+    def _exchange(self, deadline: float, block: int | None, message: dict[str, Any]
+                  ) -> dict[str, Any] | BlockRun:
+        """Send ``message``, then wait for the answer; both by ``deadline``."""
+        failed = self.conn.send(_frame(message), deadline)
+        return self._judge(failed or self.conn.receive(deadline), block)
+
+    def _judge(self, received: Received, block: int | None) -> dict[str, Any] | BlockRun:
+        """The worker's answer, or the fatal BlockRun that says why there is none."""
         at = block or 0
         if received.kind == "frame":
             try:
                 message = json.loads(received.data)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested deeply
                 return _fatal(at, "WorkerError", FORGED)
             if not isinstance(message, dict):
                 return _fatal(at, "WorkerError", FORGED)

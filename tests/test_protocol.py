@@ -192,3 +192,35 @@ def test_running_line_prefers_the_main_thread():
             '  File "/x/docvalidate/backends/worker.py", line 200 in _run\n')
     assert running_line(dump, "a.md") == 12
     assert running_line("garbage", "a.md") is None
+
+
+@both
+def test_a_deeply_nested_answer_is_refused(isolation: str, isolate, write, check_json):
+    isolate(isolation)
+    write("a.md", block("import os, sys\nos.write(int(sys.argv[1]), b'[' * 100000 + b'\\n')"))
+    write("b.md", block("raise ValueError('this other page fails')"))
+    _, report = check_json("a.md", "b.md")
+    first, other = report["examples"]
+    assert first["status"] == "failed" and first["error"]["type"] == "WorkerError"
+    assert other["error"]["type"] == "ValueError"  # the run went on
+
+
+@both
+def test_a_stopped_worker_does_not_hang_docvalidate(isolation: str, isolate, write,
+                                                    check_json):
+    isolate(isolation)
+    # The worker stops reading once this block is over (as if stopped with SIGSTOP), and the
+    # next block is too big for the socket's buffer (the page is 5 MB): sending it must time
+    # out, not block for ever.
+    stopper = (
+        "import gc, time\nfor thing in gc.get_objects():\n"
+        "    if type(thing).__name__ == '_Channel':\n"
+        "        type(thing).receive = lambda self: time.sleep(3600)\n")
+    filler = ("#" * 99 + "\n") * 50_000
+    write("a.md", block(stopper, "timeout=2") + filler
+          + block("raise RuntimeError('never reported')", "timeout=2"))
+    started = time.monotonic()
+    first, second = run_examples(check_json, "a.md")
+    assert first["status"] == "passed", first["error"]
+    assert second["status"] == "failed" and second["error"]["type"] == "Timeout"
+    assert time.monotonic() - started < 30

@@ -104,8 +104,9 @@ class Connection(Protocol):
     # the sandbox installed it).
     settings: dict[str, Any]
 
-    def send(self, frame: bytes) -> None:
-        """Send one frame (a line, newline included) to the worker."""
+    def send(self, frame: bytes, deadline: float) -> Received | None:
+        """Send one frame to the worker by ``deadline``: None once it is sent (or the worker
+        is gone, which the next receive tells), else a "timeout" or "cancelled" Received."""
         ...
 
     def receive(self, deadline: float) -> Received:

@@ -220,9 +220,25 @@ class _Connection:
 
     # -- moving bytes --------------------------------------------------------------------
 
-    def send(self, frame: bytes) -> None:
-        with contextlib.suppress(OSError):  # a dead worker shows as "closed" on receive
-            self.sock.sendall(frame)
+    def send(self, frame: bytes, deadline: float) -> Received | None:
+        # Never a blocking sendall: a worker that stops reading (an example can stop it with
+        # SIGSTOP) must not hang docvalidate on a full socket buffer.
+        view = memoryview(frame)
+        while view:
+            if self.backend.cancelled:
+                return Received("cancelled")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return Received("timeout")
+            if not select.select([], [self.sock], [], min(remaining, POLL))[1]:
+                continue
+            try:
+                view = view[self.sock.send(view, socket.MSG_DONTWAIT):]
+            except BlockingIOError:
+                continue
+            except OSError:
+                return None  # the worker is gone: receiving says so, with its exit status
+        return None
 
     def receive(self, deadline: float) -> Received:
         while True:
