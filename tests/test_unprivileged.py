@@ -2,8 +2,9 @@
 that user (inside a user namespace of their own in the sandbox), the process limit must not
 count the user's other programs, and a plain process can reach its parent.
 
-The tests run as root (as CI does) and drop to the unprivileged user 65534 with setpriv, running
-docvalidate with the system's Python 3 and this environment's packages."""
+The tests run as root (as CI does) and drop to a throw-away unprivileged user with setpriv (a
+uid no account and no other program uses, so that nothing else counts against its process
+limit), running docvalidate with the system's Python 3 and this environment's packages."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from conftest import block
 import docvalidate
 from docvalidate.backends.access import unreadable
 
-NOBODY = 65534
+# Below docvalidate's own session users (2000000000 and up), and no account's.
+NOBODY = 1_999_000_000 + os.getpid() % 100_000
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
