@@ -7,6 +7,7 @@ from __future__ import annotations
 import doctest
 import math
 import os
+import re
 import sys
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -16,6 +17,9 @@ from typing import Any
 from docvalidate.errors import ConfigError
 
 SESSIONS = ("page", "block")
+MAX_TIMEOUT = 86400  # seconds: a day; a block's time limit is never more
+MAX_OUTPUT = 16 * 1024 * 1024  # bytes captured per stream: bounds docvalidate's own memory
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ISOLATION = ("sandbox", "process")
 DIALECTS = ("auto", "commonmark", "mkdocs")
 
@@ -127,7 +131,19 @@ def weakening(values: dict[str, Any], config: Config) -> list[str]:
         found.append(f"cwd = {config.cwd!r} (outside the project)")
     if isinstance(values.get("llm"), dict) and "base_url" in values["llm"]:
         found.append("llm.base_url (your OPENAI_API_KEY would be sent to that server)")
+    defaults = Config()
+    raised = [key for key in (*_LIMITS, "max_output")
+              if key in values and getattr(config, key) > getattr(defaults, key)]
+    if raised:
+        found.append(f"{', '.join(raised)} above the default (examples could use more of the "
+                     "machine, and docvalidate more memory)")
+    if "jobs" in values and config.jobs > (os.cpu_count() or 1):
+        found.append("jobs above the number of CPUs")
     return found
+
+
+_LIMITS = ("limit_cpu_seconds", "limit_memory_mb", "limit_processes", "limit_file_size_mb",
+           "limit_open_files")
 
 
 def _in_environment(config: Config) -> bool:
@@ -231,17 +247,20 @@ def _check(key: str, value: Any, where: str) -> Any:
         return value
     if key == "timeout":
         if (isinstance(value, bool) or not isinstance(value, int | float)
-                or not math.isfinite(value) or value <= 0):
-            raise bad("a finite number of seconds greater than 0")
+                or not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT):
+            raise bad(f"a number of seconds greater than 0, at most {MAX_TIMEOUT} (a day)")
         return float(value)
     if key in ("jobs", "max_file_size", "max_output") or key.startswith("limit_"):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise bad("a whole number of at least 1")
+        if key == "max_output" and value > MAX_OUTPUT:
+            raise bad(f"at most {MAX_OUTPUT} bytes")
         return value
     if key == "env":
         if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            isinstance(k, str) and _ENV_NAME.fullmatch(k) and isinstance(v, str)
+            and "\0" not in v for k, v in value.items()
         ):
-            raise bad("a table of NAME = \"value\" strings")
+            raise bad("a table of NAME = \"value\" strings (names of letters, digits and _)")
         return dict(value)
     raise AssertionError(key)  # pragma: no cover - _KEYS and _check are kept in step

@@ -13,7 +13,6 @@ import difflib
 import doctest
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 
 from docvalidate.backends.base import BlockRun, StatementRun
 from docvalidate.model import ErrorInfo
@@ -161,30 +160,51 @@ def _lines(text: str) -> list[str]:
     return [line.rstrip() for line in text.rstrip("\n").split("\n")]
 
 
+# Steps the wrapped-line comparison may take: an adversarial page (a hundred thousand ``#>``
+# lines) must not keep docvalidate busy for minutes. Real blocks need a few per line.
+WRAP_STEPS = 2_000_000
+
+
 def _wrapped_equal(expected: list[str], actual: list[str]) -> bool:
     """Whether ``expected`` is ``actual`` with some lines wrapped onto several ``#>`` lines.
 
     Each actual line must be one expected line, or (when it is long enough that a doc would
     wrap it) several whose continuations, their leading whitespace removed, are joined with a
     space or with nothing; every other difference, whitespace inside a line included, is a
-    mismatch.
-    """
-    @cache
-    def match(i: int, j: int) -> bool:
-        if i == len(actual) or j == len(expected):
-            return i == len(actual) and j == len(expected)
-        pieces = [expected[j]]
-        for k in range(j + 1, len(expected) + 1):
-            for glue in (" ", ""):
-                if glue.join(pieces) == actual[i] and match(i + 1, k):
-                    return True
-            if (k == len(expected) or len(actual[i]) < WRAP_MIN
-                    or len(glue.join(pieces)) > len(actual[i])):
-                return False
-            pieces.append(expected[k].lstrip())
-        return False
+    mismatch. Continuations are never empty (a doc does not wrap onto an empty line).
 
-    return match(0, 0)
+    Iterative, over the expected lines each actual line may end at, and bounded by
+    WRAP_STEPS: past it the output is reported as not matching.
+    """
+    reachable = {0}
+    steps = 0
+    for line in actual:
+        ends: set[int] = set()
+        for start in sorted(reachable):
+            if start >= len(expected) or not line.startswith(expected[start]):
+                continue
+            spaced = tight = len(expected[start])  # how much of the line each join matched
+            k = start + 1
+            if tight == len(line):
+                ends.add(k)
+            while k < len(expected) and len(line) >= WRAP_MIN and (spaced or tight):
+                steps += 1
+                if steps > WRAP_STEPS:
+                    return False
+                piece = expected[k].lstrip()
+                if not piece:
+                    break
+                spaced = (spaced + 1 + len(piece) if spaced and line.startswith(" " + piece,
+                                                                                  spaced)
+                          else 0)
+                tight = tight + len(piece) if tight and line.startswith(piece, tight) else 0
+                k += 1
+                if len(line) in (spaced, tight):
+                    ends.add(k)
+        if not ends:
+            return False
+        reachable = ends
+    return len(expected) in reachable
 
 
 def check_prints(comments: Sequence[PrintComment], run: BlockRun) -> ErrorInfo | None:

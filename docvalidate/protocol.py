@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import marshal
+import re
 import secrets
 import signal
 import time
@@ -113,6 +114,8 @@ class _Session:
         """The worker's answer, or the fatal BlockRun that says why there is none."""
         at = block or 0
         if received.kind == "frame":
+            if _values(received.data) > self._most_values(block):
+                return _fatal(at, "WorkerError", f"{FORGED} (an answer of too many values)")
             try:
                 message = json.loads(received.data)
             except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested deeply
@@ -130,6 +133,15 @@ class _Session:
                               f"{STARTUP_TIMEOUT:g} s")
             return self._timeout(block)
         return self._crashed(block)
+
+    def _most_values(self, block: int | None) -> int:
+        """How many lists and objects an honest answer holds at most: one per print call
+        recorded (the worker's budget allows one per 16 characters of max_output), a few per
+        statement run, and the exception details."""
+        statements = 0
+        if block is not None:
+            statements = len(self.job.blocks[block].statements or ())
+        return self.job.max_output // 16 + 4 * statements + 1000
 
     def _timeout(self, block: int) -> BlockRun:
         seconds = self.job.blocks[block].timeout
@@ -162,6 +174,20 @@ class _Session:
             message += f": {tail.splitlines()[-1]}"
         kind = "WorkerError" if block is None else "WorkerCrashed"
         return _fatal(block or 0, kind, message, tail)
+
+
+# A JSON string, quotes included (the unrolled form: fast on long strings).
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+SMALL_ANSWER = 1024 * 1024  # bytes: too few to hold values enough to matter
+
+
+def _values(data: bytes) -> int:
+    """How many lists and objects a JSON text holds, counted before parsing it: a 20 MB line
+    of ``[],[],...`` would otherwise become seven million Python lists in our memory."""
+    if len(data) <= SMALL_ANSWER:
+        return 0
+    bare = _STRING.sub(b'""', data)
+    return bare.count(b"[") + bare.count(b"{")
 
 
 def _frame(message: dict[str, Any]) -> bytes:

@@ -116,7 +116,7 @@ def run_session(
     finished = 0
     for run in run_job(backend, job):
         task = tasks[run.block]
-        done(task, _expected_failure(task, _judge(task, programs[run.block], run)))
+        done(task, _expected_failure(task, _judge(task, programs[run.block], run), run.fatal))
         finished = run.block + 1
         if run.fatal:
             for later in tasks[finished:]:
@@ -159,11 +159,18 @@ def exception_matches(error: ErrorInfo, expected: str) -> bool:
     return False
 
 
-def _expected_failure(task: Task, result: Result) -> Result:
-    """pytest-examples' ``test="xfail"``: the example must fail; a pass is the failure."""
+def _expected_failure(task: Task, result: Result, fatal: bool = False) -> Result:
+    """pytest-examples' ``test="xfail"``: the example must fail; a pass is the failure.
+
+    A failure that ends the session (a crash, a timeout, a limit) is not the expected one:
+    the blocks after it cannot run, and would be reported as skipped instead of checked."""
     if task.xfail is None:
         return result
     why = f" ({task.xfail})" if task.xfail else ""
+    if result.status == "failed" and fatal:
+        assert result.error is not None
+        return replace(result, reason="an expected failure must not end the session: the "
+                       "blocks after it could not run")
     if result.status == "failed":
         assert result.error is not None
         return replace(result, status="passed", error=None,

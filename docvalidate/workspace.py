@@ -24,6 +24,7 @@ SKIPPED_NAMES = frozenset({
 MAX_FILE = 8 * 1024 * 1024  # bytes: a larger file is shared, not copied
 MAX_TOTAL = 32 * 1024 * 1024  # bytes copied per session at most
 MAX_ENTRIES = 2000  # files, folders and links copied per session at most
+MAX_SEARCHED = 200_000  # entries of shared folders searched for sockets, once per run
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,10 @@ class Survey:
     entries: tuple[Entry, ...]  # in creation order (a folder before what it holds)
     shared: tuple[str, ...]  # relative paths not copied
     size: int  # bytes copied per session
+    # Unix sockets inside shared folders (a dev server's, git's fsmonitor's): connecting to one
+    # needs no write access to its folder, so where shared folders are shown they are masked.
+    sockets: tuple[str, ...] = ()
+    hidden: tuple[str, ...] = ()  # shared folders too big to search for sockets: not shown
 
     def describe(self) -> str:
         files = sum(1 for e in self.entries if e.kind == "file")
@@ -51,6 +56,9 @@ class Survey:
             text += f"; not copied: {', '.join(self.shared[:8])}"
             if len(self.shared) > 8:
                 text += f" and {len(self.shared) - 8} more"
+        if self.hidden:
+            text += (f"; not shown at all (over {MAX_SEARCHED} entries to search for sockets): "
+                     f"{', '.join(self.hidden[:8])}")
         return text
 
 
@@ -115,7 +123,42 @@ def survey(root: Path, max_file: int = MAX_FILE, max_total: int = MAX_TOTAL,
             walk(path, f"{name}/")
 
     walk(root, "")
-    return Survey(root, tuple(entries), tuple(shared), total)
+    sockets, hidden = _sockets(root, shared)
+    return Survey(root, tuple(entries), tuple(p for p in shared if p not in hidden), total,
+                  tuple(sockets), tuple(hidden))
+
+
+def _sockets(root: Path, shared: list[str]) -> tuple[list[str], list[str]]:
+    """Sockets inside the shared folders, and the folders too big to search (within the
+    budget, which all of them share)."""
+    found: list[str] = []
+    hidden: list[str] = []
+    budget = MAX_SEARCHED
+    for rel in shared:
+        stack = [root / rel]
+        while stack:
+            folder = stack.pop()
+            try:
+                children = list(os.scandir(folder))
+            except OSError:
+                continue  # a file, or unreadable
+            budget -= len(children)
+            if budget < 0:
+                break
+            for child in children:
+                if child.is_dir(follow_symlinks=False):
+                    stack.append(Path(child.path))
+                elif not (child.is_file(follow_symlinks=False)
+                          or child.is_symlink()):
+                    try:
+                        if stat.S_ISSOCK(child.stat(follow_symlinks=False).st_mode):
+                            found.append(os.path.relpath(child.path, root))
+                    except OSError:
+                        continue
+        if budget < 0:
+            hidden.append(rel)
+            budget = 0
+    return found, hidden
 
 
 def _dir_mode(folder: Path) -> int:

@@ -310,8 +310,8 @@ class ThreadCgroups:
 
 
 def remove_stale() -> None:
-    """Remove cgroups that a docvalidate killed with SIGKILL left behind (their process is
-    gone): they hold no process any more, only a name."""
+    """Remove the cgroups of docvalidate runs that were killed outright (their process is
+    gone), killing what still runs in them."""
     roots = [V1]
     mount = _v2_mount()
     if mount is not None:
@@ -326,8 +326,9 @@ def remove_stale() -> None:
                     continue
                 pid = entry.name[len(PREFIX):].split("-", 1)[0]
                 if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-                    for child in sorted(entry.glob("*/"), reverse=True):
-                        with contextlib.suppress(OSError):
-                            child.rmdir()
-                    with contextlib.suppress(OSError):
-                        entry.rmdir()
+                    # Examples of a run killed outright may still be running in them.
+                    for child in [*sorted(entry.glob("*/"), reverse=True), entry]:
+                        version = 2 if (child / "cgroup.threads").exists() else 1
+                        group = Cgroup(child, version, False)
+                        group.kill_all()
+                        group.remove()

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from docvalidate.backends.base import BackendError
+from docvalidate.backends.leftovers import kill_user, sweep_user
 
 # Inside the range systemd documents as unused (between the container range ending at
 # 1879048191 and the "foreign" range starting at 2147352576), below 2**31 so that no tool
@@ -54,6 +55,7 @@ class Identities:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._held: dict[int, int] = {}  # uid -> fd of its lock file
+        self._swept: set[int] = set()  # users cleaned up since this process took them
         self._next = os.getpid() % SLOTS  # concurrent runs start at different places
 
     @staticmethod
@@ -78,6 +80,11 @@ class Identities:
                     os.close(fd)
                     continue
                 self._held[uid] = fd
+                if uid not in self._swept:
+                    # A run killed outright may have left the user's processes and files.
+                    kill_user(uid)
+                    sweep_user(uid)
+                    self._swept.add(uid)
                 return Identity(uid, uid, dedicated=True)
         raise BackendError("every session user is in use (1024 sessions at once)")
 

@@ -29,6 +29,7 @@ from docvalidate.backends import seccomp
 from docvalidate.backends.base import BackendError, Job, Limits, Received
 from docvalidate.backends.cgroup import Cgroup, ThreadCgroups
 from docvalidate.backends.identity import IDENTITIES, Identity
+from docvalidate.backends.leftovers import kill_user, sweep_user
 from docvalidate.backends.runfolder import RunFolder
 from docvalidate.backends.sandbox import Layout, as_user, bwrap_command, drop_to
 from docvalidate.protocol import STACK_SIGNAL, max_frame
@@ -67,6 +68,7 @@ class LocalBackend:
     _cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def __post_init__(self) -> None:
+        _not_dumpable()
         self._cgroups = ThreadCgroups(self.limits.processes)
         self._identities = IDENTITIES
         self._folder = RunFolder()
@@ -137,11 +139,17 @@ class LocalBackend:
         # answer came from the worker itself, not from a process an example started.
         parent_end.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         passed = [child_end.fileno()]
-        worker = [self.python, str(WORKER), str(child_end.fileno())]
+        # The examples' environment (config env and pass_env: LD_PRELOAD, PYTHONPATH...) is
+        # set by `env -i` once the examples' user is in place, never for bwrap or setpriv,
+        # which run as root before it.
+        examples_env = {**self.env, "HOME": str(home), "TMPDIR": str(home)}
+        worker = [*_with_env(examples_env), self.python, str(WORKER), str(child_end.fileno())]
+        env = dict(TRUSTED_ENV)
         start_as: dict[str, object] = {}
         filter_read = None
         if self.bwrap:
             layout = Layout(copy=copy, root=job.root, home=home, shared=found.shared,
+                            sockets=found.sockets,
                             accounts=self._account_files() if identity.dedicated else None)
             readable = [*self.readable, *job.readable, WORKER.parent]
             command = bwrap_command(self.bwrap, layout, readable, self.network,
@@ -158,16 +166,18 @@ class LocalBackend:
                         "nproc": None if counted else "exact"}
         else:
             command = [*drop_to(identity, always=True), *worker, "--reaper"]
-            if command[0] == worker[0]:  # no setpriv here: the worker and Popen do its job
+            if command[0] == worker[0]:
+                # No setpriv here: the worker sets no_new_privs, and Popen switches user
+                # before the interpreter starts (so the environment may be given to it).
                 command.append("--no-new-privs")
                 start_as = as_user(identity)
+                env = examples_env
             if identity.dedicated and cgroup is None:
                 command.append("--kill-uid")
             settings = {"root": str(copy), "seccomp": filter_program,
                         "nproc": None if counted else "exact" if identity.dedicated
                         else "relative"}
         diag_read, diag_write = os.pipe()
-        env = {**self.env, "HOME": str(home)}
         try:
             proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -191,6 +201,26 @@ class LocalBackend:
             yield conn
         finally:
             conn.close(cgroup, identity)
+
+
+def _not_dumpable() -> None:
+    """Make docvalidate's own process non-dumpable: its /proc files (environ, with the API
+    key; mem; fd) then belong to root, and it cannot be traced, so plain processes running as
+    the same user (an ordinary user without the sandbox) cannot read them."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
+
+
+TRUSTED_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+               "LANG": "C.UTF-8"}
+
+
+def _with_env(env: Mapping[str, str]) -> list[str]:
+    """The command prefix that starts what follows with exactly ``env``."""
+    return [shutil.which("env") or "/usr/bin/env", "-i",
+            *(f"{name}={value}" for name, value in env.items())]
 
 
 def _pipe_with(data: bytes) -> int:
@@ -368,6 +398,8 @@ class _Connection:
             cgroup.kill_all()
         elif identity.dedicated and not self.sandboxed:
             kill_user(identity.uid)
+        if identity.dedicated and not self.sandboxed:
+            sweep_user(identity.uid)
         self.proc.wait()
         os.close(self.diag)
 
@@ -378,20 +410,3 @@ def _sender(ancillary: list[tuple[int, int, bytes]]) -> int | None:
             pid, _, _ = struct.unpack("3i", data[:_CREDENTIALS])
             return pid
     return None
-
-
-def kill_user(uid: int) -> None:
-    """Kill every process of ``uid`` (a session's own user: all of them are the session's)."""
-    for _ in range(100):
-        found = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                with contextlib.suppress(OSError):
-                    if os.stat(f"/proc/{entry}").st_uid == uid:
-                        found.append(int(entry))
-        if not found:
-            return
-        for pid in found:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.005)

@@ -112,6 +112,7 @@ class Layout:
     root: Path  # the project's real path: where the copy is shown
     home: Path  # the session's home (host and sandbox)
     shared: tuple[str, ...] = ()  # paths relative to root not copied: shown read-only
+    sockets: tuple[str, ...] = ()  # sockets inside them: masked
     accounts: tuple[Path, Path] | None = None  # passwd and group to show, for our users
 
 
@@ -157,6 +158,8 @@ def bwrap_command(bwrap: str, layout: Layout, readable: Sequence[Path | str], ne
         original = str(layout.root / rel)
         if os.path.lexists(original) and not os.path.islink(original):
             argv += ["--ro-bind", original, original]
+    for rel in layout.sockets:
+        argv += ["--ro-bind", "/dev/null", str(layout.root / rel)]
     show(str(layout.home), "--bind", str(layout.home))
     argv += ["--chdir", root]
     return argv
@@ -165,13 +168,15 @@ def bwrap_command(bwrap: str, layout: Layout, readable: Sequence[Path | str], ne
 def _readable(paths: Iterable[Path | str], covered: Sequence[str], root: str) -> list[str]:
     """The paths to show read-only: existing, not already shown, never ``/`` nor a folder
     holding home folders, and never the project root (its copy is shown there instead)."""
-    private = [p for p in (*PRIVATE, os.path.expanduser("~")) if p and p != "/"]
+    # Never a folder holding homes, nor one holding (or being) a folder the sandbox keeps
+    # empty: /tmp or /run shown read-only would show the host's sockets in them.
+    private = [p for p in (*PRIVATE, *EMPTY, os.path.expanduser("~")) if p and p != "/"]
     chosen: list[str] = []
     for raw in dict.fromkeys(os.path.realpath(str(p)) for p in paths):
         if raw == "/" or not os.path.exists(raw) or _under(raw, covered):
             continue
-        if any(_under(home, [raw]) for home in private):
-            continue  # it would show whole home folders
+        if any(_under(home, [raw]) for home in private) or _under(raw, EMPTY):
+            continue  # it would show whole home folders, or the host's /tmp or /run
         if _under(raw, [root]):
             continue  # inside the project: the session's copy is shown there
         chosen.append(raw)
@@ -200,7 +205,9 @@ def own_interpreter(python: str) -> Interpreter | None:
     """The interpreter running docvalidate, when ``python`` is it: no need to ask."""
     if Path(python).resolve() != Path(sys.executable).resolve():
         return None
-    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]
+    # sys.path[0] is where docvalidate was started from (its script's folder, or with
+    # `python -m` the current folder): not the interpreter's, and never shown.
+    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path[1:]]
     return Interpreter(python, (sys.version_info[0], sys.version_info[1]),
                        _absolute(python, paths))
 

@@ -40,6 +40,11 @@ try:
 except ImportError:  # not CPython: the json module does it
     _quote = None
 
+# Taken now: an example that replaces builtins.exec must not decide how later blocks run.
+_exec, _eval, _compile = exec, eval, compile
+# Where the standard library is, and sys.path as it is before the project root goes first.
+_STDLIB = os.path.dirname(os.__file__)
+_STARTUP_PATH = list(sys.path)
 _TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, without importing ast
 _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE
 _THIS = os.path.abspath(__file__)
@@ -256,9 +261,41 @@ def _cut(text, size, keep_end=False):
     return text[:size] + " [... %d characters cut]" % (len(text) - size)
 
 
+_STDLIB_MODULES = {}
+
+
+def _stdlib(name):
+    """The standard library's module ``name``, never a project's module of the same name.
+
+    The worker imports some modules only when it needs them (start-up time is paid per
+    session), after the project root went first on sys.path, so a project that has its own
+    ``traceback.py`` (or an example that imported one) would otherwise decide how the
+    worker reports failures. For the import, sys.path is the standard library's and modules
+    from anywhere else are set aside."""
+    module = _STDLIB_MODULES.get(name)
+    if module is not None:
+        return module
+    saved_path = sys.path[:]
+    aside = {}
+    for key, loaded in list(sys.modules.items()):
+        where = getattr(loaded, "__file__", None)
+        if where and not os.path.abspath(where).startswith(_STDLIB + os.sep):
+            aside[key] = sys.modules.pop(key)
+    sys.path[:] = [p for p in _STARTUP_PATH if p and os.path.abspath(p).startswith(_STDLIB)]
+    try:
+        __import__(name)
+        module = sys.modules[name]
+    finally:
+        sys.path[:] = saved_path
+        for key, loaded in aside.items():
+            sys.modules[key] = loaded
+    _STDLIB_MODULES[name] = module
+    return module
+
+
 def _describe(exc, filename, doc_text):
-    import linecache
-    import traceback
+    linecache = _stdlib("linecache")
+    traceback = _stdlib("traceback")
 
     lines = _doc_lines(doc_text)
     linecache.cache[filename] = (len(doc_text), None, lines, filename)
@@ -291,13 +328,11 @@ def _describe(exc, filename, doc_text):
 
 
 def _run(source, filename, namespace, mode="exec"):
-    code = compile(source, filename, mode, flags=_TOP_LEVEL_AWAIT, dont_inherit=True)
+    code = _compile(source, filename, mode, flags=_TOP_LEVEL_AWAIT, dont_inherit=True)
     if code.co_flags & _CO_COROUTINE:
-        import asyncio
-
-        asyncio.run(eval(code, namespace))
+        _stdlib("asyncio").run(_eval(code, namespace))
     else:
-        exec(code, namespace)
+        _exec(code, namespace)
 
 
 def _guarded(run, filename, doc_text):

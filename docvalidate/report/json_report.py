@@ -53,7 +53,10 @@ def dump_json(data: Any) -> str:
     the text can be written to any stream or file without an encoding error, shows nothing a
     terminal would act on, and reads back as exactly the same data.
     """
-    return json.dumps(data, indent=2, ensure_ascii=True)
+    # "##[" is a workflow command wherever it stands in a line (a JSON report printed in a CI
+    # log): written with its second "#" as \u0023, it is the same data. "#" only occurs
+    # inside JSON strings, so the text can be edited as a whole.
+    return json.dumps(data, indent=2, ensure_ascii=True).replace("##[", "#\\u0023[")
 
 
 def render_json(report: RunReport) -> str:

@@ -41,6 +41,9 @@ _SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 # too, in case a runner still does.
 _COMMAND = re.compile(r"^((?:[^\S\n]|[\u180e\u200b\u2060\ufeff])*):(?=:|\Z)", re.MULTILINE)
 _COLON = "\\x3a"
+# The runner's older command syntax, "##[command]", is found anywhere in a line (its parser
+# looks for the prefix with IndexOf): its second "#" is written as the escape \x23.
+_HASH = "#\\x23["
 
 
 def unsafe_characters(text: str) -> set[str]:
@@ -69,7 +72,8 @@ def printable(text: str, multiline: bool = True) -> str:
     without any of these characters comes back unchanged.
     """
     unsafe = _UNSAFE_MULTILINE if multiline else _UNSAFE_ONE_LINE
-    return _COMMAND.sub(lambda m: m.group(1) + _COLON, unsafe.sub(_escape, text))
+    text = _COMMAND.sub(lambda m: m.group(1) + _COLON, unsafe.sub(_escape, text))
+    return text.replace("##[", _HASH)
 
 
 def harden_streams() -> None:

@@ -6,6 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from docvalidate.config import MAX_TIMEOUT
 from docvalidate.model import Directive
 
 COMMENT_RE = re.compile(r"^[\s>]*<!--\s*docvalidate\b(?P<body>.*?)-->\s*$", re.IGNORECASE)
@@ -112,9 +113,8 @@ def _check_item(item: str) -> str | None:
             return f"timeout={raw!r} is not a number of seconds"
         if not seconds > 0:
             return f"timeout={raw} must be greater than 0"
-        # inf (or 1e999) would overflow the worker's watchdog timer instead of meaning "none".
-        if not math.isfinite(seconds):
-            return f"timeout={raw} must be a finite number of seconds"
+        if not math.isfinite(seconds) or seconds > MAX_TIMEOUT:
+            return f"timeout={raw} must be at most {MAX_TIMEOUT} seconds (a day)"
     if name == "raises" and not _DOTTED_RE.match(raw):
         return f"raises={raw!r} is not an exception name"
     if name == "session" and not _NAME_RE.match(raw):

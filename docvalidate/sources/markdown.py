@@ -120,7 +120,13 @@ def load_markdown(path: Path, display: str, dialect: str, max_bytes: int) -> Sou
         doc = read_document(path, display, max_bytes)
     except DocumentError as exc:
         return SourceFile(path=display, dialect=dialect, error=str(exc))
-    return extract(doc, dialect)
+    try:
+        return extract(doc, dialect)
+    except RecursionError:
+        # Lists, quotes or front matter nested thousands deep: no page is written so, but one
+        # that is must not stop the run.
+        return SourceFile(path=display, dialect=dialect, error="the page nests lists, quotes "
+                          "or front matter too deeply to be read (thousands of levels)")
 
 
 def extract(doc: Document, dialect: str) -> SourceFile:
@@ -233,6 +239,8 @@ def _front_matter(lines: Sequence[Line]) -> tuple[int, FileWarning | None]:
             body = "\n".join(line.text for line in lines[1:i])
             try:
                 yaml.safe_load(body)
+            except RecursionError:
+                raise  # load_markdown: the whole page cannot be read
             except yaml.YAMLError as exc:
                 mark = getattr(exc, "problem_mark", None)
                 where = f" at line {mark.line + 2}" if mark is not None else ""
