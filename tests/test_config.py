@@ -41,8 +41,8 @@ def test_paths_are_relative_to_the_config_file(tmp_path: Path, monkeypatch):
 @pytest.mark.parametrize(("values", "fragment"), [
     ({"timeout": 0}, "greater than 0"),
     ({"timeout": True}, "greater than 0"),
-    ({"timeout": float("inf")}, "finite"),
-    ({"timeout": float("nan")}, "finite"),
+    ({"timeout": float("inf")}, "at most 86400"),
+    ({"timeout": float("nan")}, "at most 86400"),
     ({"jobs": 0}, "at least 1"),
     ({"exclude": [1]}, "list of strings"),
     ({"env": {"A": 1}}, "NAME = \"value\""),
@@ -101,6 +101,10 @@ def test_project_root(tmp_path: Path):
     ('python = "/usr/bin/python3"', "outside the environment"),
     ('cwd = "/"', "cwd = '/'"),
     ('[llm]\nbase_url = "https://attacker.example/v1"', "llm.base_url"),
+    ("limit_memory_mb = 100000", "limit_memory_mb above the default"),
+    ("limit_processes = 100000", "limit_processes above the default"),
+    ("max_output = 16000000", "max_output above the default"),
+    ("jobs = 1000", "jobs above the number of CPUs"),
 ])
 def test_strict_refuses_config_that_weakens_isolation(line: str, said: str, tmp_path: Path,
                                                       monkeypatch):
@@ -133,3 +137,21 @@ def test_strict_accepts_what_keeps_isolation(tmp_path: Path, monkeypatch):
         'cwd = "."\nsessions = "block"\n[llm]\nmodel = "gpt-4o-mini"\n')
     (tmp_path / "a.md").write_text("```python\nprint(1)\n```\n")
     assert invoke("list", "--strict", "a.md").exit_code == 0
+
+
+@pytest.mark.parametrize(("values", "fragment"), [
+    ({"timeout": 1e300}, "at most 86400"),
+    ({"max_output": 10**12}, "at most 16777216 bytes"),
+    ({"env": {"A=B": "x"}}, "names of letters, digits and _"),
+    ({"env": {"X": "a\0b"}}, "names of letters, digits and _"),
+])
+def test_values_that_would_exhaust_docvalidate_are_refused(values, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        merge(Config(), values)
+
+
+def test_a_timeout_directive_is_capped(write, check_json):
+    write("a.md", "<!-- docvalidate: timeout=1e300 -->\n```python\nprint(1)\n```\n")
+    _, report = check_json("a.md")
+    (ex,) = report["examples"]
+    assert ex["error"]["type"] == "DirectiveError" and "at most 86400" in ex["error"]["message"]

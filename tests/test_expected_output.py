@@ -135,3 +135,22 @@ def test_check_prints_wrap_without_space():
     comments = parse_print_comments(f"print(x)\n#> {long[:30]}\n#> {long[30:]}\n")
     assert check_prints(comments, _run((1, long + "\n"))) is None
     assert check_prints(comments, _run((1, long.upper() + "\n"))) is not None
+
+
+def test_check_prints_of_many_lines_does_not_recurse():
+    lines = [str(i) for i in range(5000)]
+    comments = parse_print_comments("print(x)\n" + "".join(f"#> {n}\n" for n in lines))
+    assert check_prints(comments, _run((1, "\n".join(lines) + "\n"))) is None
+    assert check_prints(comments, _run((1, "\n".join(lines[:-1]) + "\nX\n"))) is not None
+
+
+def test_check_prints_is_bounded_on_hostile_comments():
+    # A hundred thousand empty "#>" lines under a long printed line: every split of them was a
+    # candidate wrapping, which took minutes; now it is a quick mismatch.
+    import time
+
+    comments = parse_print_comments("print(x)\n" + "#>\n" * 100_000 + "#> B\n")
+    started = time.process_time()
+    error = check_prints(comments, _run((1, "A" * 50 + "\n")))
+    assert error is not None and error.type == "OutputMismatch"
+    assert time.process_time() - started < 20  # a hang guard, not a speed target

@@ -120,24 +120,10 @@ def test_a_huge_line_does_not_grow_docvalidate(isolation: str, isolate, write, p
           + block("print('next session')", "isolated"))
     proc = subprocess.Popen([sys.executable, "-m", "docvalidate", "check", "--format", "json",
                              "a.md"], stdout=subprocess.PIPE, cwd=project)
-    peak = 0
-    output: list[bytes] = []
-    reader = threading.Thread(target=lambda: output.append(proc.stdout.read()))  # type: ignore
-    reader.start()
     started = time.monotonic()
-    while proc.poll() is None:
-        try:
-            status = Path(f"/proc/{proc.pid}/status").read_text()
-        except OSError:
-            break
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                peak = max(peak, int(line.split()[1]) * 1024)
-        time.sleep(0.02)
-    reader.join()
-    proc.wait()
+    peak, output = _peak_rss(proc)
     elapsed = time.monotonic() - started
-    first, other = json.loads(output[0])["examples"]
+    first, other = json.loads(output)["examples"]
     assert first["status"] == "failed" and first["error"]["type"] == "WorkerError", first
     assert "corrupted" in first["error"]["message"]
     assert other["status"] == "passed"
@@ -224,3 +210,76 @@ def test_a_stopped_worker_does_not_hang_docvalidate(isolation: str, isolate, wri
     assert first["status"] == "passed", first["error"]
     assert second["status"] == "failed" and second["error"]["type"] == "Timeout"
     assert time.monotonic() - started < 30
+
+
+@both
+@pytest.mark.parametrize("module", ["linecache", "traceback", "tokenize"])
+def test_project_modules_named_like_the_standard_library_do_not_report_for_it(
+        module: str, isolation: str, isolate, write, check_json):
+    isolate(isolation)
+    # A pull request adds one file: modules the worker imports to describe a failure.
+    write(f"{module}.py", "def format_exception(*a, **k):\n    return []\n"
+          "def format_exception_only(*a, **k):\n    return []\n"
+          "def getline(*a, **k):\n    return ''\n"
+          "import sys\nsys.modules[__name__].__dict__.update(globals())\n")
+    write("a.md", block("raise ValueError('still a failure')")
+          + block(f"import {module}\nraise KeyError('after importing the project\\'s "
+                  f"{module}')", "isolated"))
+    first, second = run_examples(check_json, "a.md")
+    assert first["error"]["type"] == "ValueError"
+    assert "still a failure" in first["error"]["traceback"]
+    assert second["error"]["type"] == "KeyError"
+    assert "Traceback" in second["error"]["traceback"]
+
+
+@both
+@pytest.mark.parametrize("replaced", ["exec", "eval", "compile"])
+def test_replacing_builtins_does_not_pass_later_blocks(replaced: str, isolation: str, isolate,
+                                                      write, check_json):
+    isolate(isolation)
+    write("a.md", block(f"import builtins\nbuiltins.{replaced} = lambda *a, **k: None")
+          + block("raise RuntimeError('this block is broken')")
+          + block("async def f():\n    raise RuntimeError('so is this one')\nawait f()"))
+    _, broken, coroutine = run_examples(check_json, "a.md")
+    # The worker runs them with what it took at start: they fail as written. (Importing a
+    # module afterwards uses the replaced compile(), which may crash the session: a failure,
+    # never a pass.)
+    assert broken["status"] == "failed"
+    assert broken["error"]["type"] in ("RuntimeError", "WorkerCrashed"), broken["error"]
+    assert coroutine["status"] != "passed"
+
+
+@both
+def test_an_answer_of_millions_of_values_does_not_grow_docvalidate(isolation: str, isolate,
+                                                                    write, project: Path):
+    isolate(isolation)
+    write("a.md", block("import os, sys\nline = b'[' + b'[],' * (7 * 1024 * 1024) + b'[]]\\n'\n"
+                        "view = memoryview(line)\nwhile view:\n"
+                        "    view = view[os.write(int(sys.argv[1]), view):]"))
+    proc = subprocess.Popen([sys.executable, "-m", "docvalidate", "check", "--format", "json",
+                             "a.md"], stdout=subprocess.PIPE, cwd=project)
+    peak, output = _peak_rss(proc)
+    (ex,) = json.loads(output)["examples"]
+    assert ex["error"]["type"] == "WorkerError" and "too many values" in ex["error"]["message"]
+    assert peak < 250 * 1024 * 1024, peak
+
+
+def _peak_rss(proc: subprocess.Popen[bytes]) -> tuple[int, bytes]:
+    """The largest resident size of ``proc`` seen while it runs, and its output."""
+    peak = 0
+    output: list[bytes] = []
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: output.append(proc.stdout.read()))  # type: ignore
+    reader.start()
+    while proc.poll() is None:
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+        except OSError:
+            break
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                peak = max(peak, int(line.split()[1]) * 1024)
+        time.sleep(0.02)
+    reader.join()
+    proc.wait()
+    return peak, output[0]

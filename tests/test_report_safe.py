@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -118,3 +119,14 @@ def test_any_text_is_printable(text: str):
                              "\u202c\u202d\u202e\u2066\u2067\u2068\u2069:")))
 def test_text_without_controls_or_colons_is_unchanged(text: str):
     assert printable(text) == text
+
+
+@pytest.mark.parametrize("text", ["x ##[add-mask]y", "##[error]z", "a ###[b"])
+def test_legacy_workflow_commands_anywhere_in_a_line(text: str):
+    from docvalidate.report.json_report import dump_json
+
+    shown = printable(text)
+    assert "##[" not in shown and "\\x23[" in shown
+    assert "##[" not in printable(text, multiline=False)
+    dumped = dump_json({"stdout": text})
+    assert "##[" not in dumped and json.loads(dumped) == {"stdout": text}

@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import ISOLATIONS, alive, block, by_line
+from conftest import FENCE, ISOLATIONS, alive, block, by_line
 
 
 def test_page_session_shares_namespace(write, check_json):
@@ -326,8 +326,8 @@ def test_docvalidate_modules_never_shadow_the_project(write, check_json):
     assert code == 0, report["examples"][0]["error"]
 
 
-def test_huge_timeout_does_not_break_the_worker(write, check_json):
-    write("a.md", block("print('fine')", "timeout=1e15"))
+def test_the_longest_timeout_does_not_break_the_worker(write, check_json):
+    write("a.md", block("print('fine')", "timeout=86400"))
     code, report = check_json("a.md")
     assert code == 0, report["examples"][0]["error"]
 
@@ -387,3 +387,17 @@ def test_pytest_examples_markers_end_to_end(write, check_json):
     assert ex[1]["error"]["type"] == "UnexpectedPass"
     assert ex[3]["reason"].startswith("requires Python 99.0")
     assert code == 1
+
+
+@pytest.mark.parametrize("ending", ["import os\nos._exit(1)", "import time\ntime.sleep(5)"])
+def test_an_expected_failure_may_not_end_the_session(ending: str, write, check_json):
+    # Were a crash or a timeout "the expected failure", the blocks after it could not run and
+    # would be reported as skipped: broken blocks hidden, exit 0.
+    write("a.md", f'{FENCE}python test="xfail"\n{ending}\n{FENCE}\n\n'
+          + block("raise RuntimeError('this block is broken')"))
+    write("docvalidate.toml", "timeout = 1\n")
+    code, report = check_json("a.md")
+    first, second = report["examples"]
+    assert code == 1
+    assert first["status"] == "failed" and "must not end the session" in first["reason"]
+    assert second["status"] == "skipped"

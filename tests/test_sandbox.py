@@ -531,3 +531,143 @@ def test_verbose_says_what_each_session_copies(project: Path, write):
     assert result.exit_code == 0, result.output
     (note,) = [line for line in result.stdout.splitlines() if line.startswith("note: ")]
     assert "project copy:" in note and "files" in note and "not copied: .git" in note
+
+
+# --- found by attacking the sandbox -------------------------------------------------------
+
+
+PRELOAD = r"""
+#include <unistd.h>
+/* Loaded into every program started with LD_PRELOAD: one that runs as root (bwrap, setpriv
+   before it drops) ends at once, so a session that ran it as root fails to start. */
+__attribute__((constructor)) static void refuse_root(void) {
+    if (geteuid() == 0) _exit(99);
+}
+"""
+
+
+@both
+def test_config_environment_never_reaches_a_root_program(isolation: str, isolate, write,
+                                                         check_json, project: Path):
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("only as root do bwrap and setpriv run as root")
+    if shutil.which("gcc") is None:
+        pytest.skip("needs gcc to build the preloaded library")
+    (project / "evil.c").write_text(PRELOAD)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(project / "evil.so"),
+                    str(project / "evil.c")], check=True)
+    project.chmod(0o755)
+    (project / "evil.so").chmod(0o755)
+    isolate(isolation, f'env = {{ LD_PRELOAD = "{project / "evil.so"}" }}')
+    write("a.md", block("import os\nassert os.environ['LD_PRELOAD'].endswith('evil.so')\n"
+                        "assert os.geteuid() != 0"))
+    (ex,) = run_examples(check_json, "a.md")
+    assert ex["status"] == "passed", ex["error"]  # the examples' own interpreter got it
+
+
+@sandbox_only
+def test_sockets_in_shared_project_folders_are_masked(isolation: str, isolate, write,
+                                                      check_json, project: Path):
+    (project / ".git").mkdir()
+    path = project / ".git" / "fsmonitor--daemon.ipc"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    path.chmod(0o777)
+    server.listen(1)
+    isolate(isolation)
+    write("a.md", block("import socket\ns = socket.socket(socket.AF_UNIX)\n"
+                        "try:\n    s.connect('.git/fsmonitor--daemon.ipc')\n"
+                        "except OSError:\n    pass\nelse:\n    raise AssertionError('reached')"))
+    try:
+        (ex,) = run_examples(check_json, "a.md")
+    finally:
+        server.close()
+    assert ex["status"] == "passed", ex["error"]
+
+
+@sandbox_only
+def test_where_docvalidate_was_started_is_not_shown(isolation: str, isolate, write,
+                                                    project: Path, tmp_path: Path):
+    import json
+    import subprocess
+    import sys
+
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-started-here"  # outside the project
+    elsewhere.mkdir()
+    (elsewhere / "secret.txt").write_text("s3cret")
+    isolate(isolation)
+    write("a.md", block(f"import os\nassert not os.path.exists({str(elsewhere)!r})"))
+    # `python -m` puts the folder it runs in first on sys.path.
+    done = subprocess.run([sys.executable, "-m", "docvalidate", "check", "--format", "json",
+                           str(project / "a.md")], cwd=elsewhere, capture_output=True,
+                          text=True)
+    (ex,) = json.loads(done.stdout)["examples"]
+    assert ex["status"] == "passed", ex["error"]
+
+
+@both
+def test_examples_cannot_use_kernel_keyrings(isolation: str, isolate, write, check_json):
+    isolate(isolation)
+    write("a.md", block(
+        "import ctypes, errno\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "libc.syscall.restype = ctypes.c_long\n"
+        "numbers = {'x86_64': 248, 'aarch64': 217}\nimport os\n"
+        "number = numbers[os.uname().machine]\n"
+        "key = libc.syscall(number, b'user', b'left', b'data', 4, -4)\n"
+        "assert key == -1 and ctypes.get_errno() == errno.EPERM, key"))
+    (ex,) = run_examples(check_json, "a.md")
+    assert ex["status"] == "passed", ex["error"]
+
+
+def test_plain_processes_leave_nothing_in_shared_folders(isolate, write, check_json):
+    if os.geteuid() != 0:
+        pytest.skip("only sessions of docvalidate's own users can be swept")
+    isolate("process")
+    name = f"docvalidate-left-{uuid.uuid4().hex}"
+    key = uuid.uuid4().int % 2**31
+    write("a.md", block(
+        f"import ctypes, os\nopen('/tmp/{name}', 'w').write('x')\n"
+        f"open('/dev/shm/{name}', 'w').write('x')\nos.makedirs('/var/tmp/{name}/deep')\n"
+        "libc = ctypes.CDLL(None)\n"
+        f"assert libc.shmget({key}, 4096, 0o1666) >= 0\n"
+        "import tempfile\nassert tempfile.gettempdir() == os.environ['HOME']"))
+    (ex,) = run_examples(check_json, "a.md")
+    assert ex["status"] == "passed", ex["error"]
+    for folder in ("/tmp", "/dev/shm", "/var/tmp"):
+        assert not Path(folder, name).exists()
+    shm = Path("/proc/sysvipc/shm").read_text().split()
+    assert str(key) not in shm
+
+
+@both
+def test_a_run_killed_outright_leaves_nothing_running(isolation: str, isolate, write,
+                                                      project: Path, monkeypatch):
+    import subprocess
+    import sys
+
+    from conftest import alive
+
+    if isolation == "process" and os.geteuid() != 0:
+        pytest.skip("as an ordinary user, plain processes of a killed run cannot be told apart "
+                    "from the user's own")
+    isolate(isolation)
+    marker = f"3594.{uuid.uuid4().int % 10**9}"
+    write("a.md", block(f"import subprocess, time\nsubprocess.Popen(['sleep', '{marker}'], "
+                        "start_new_session=True)\ntime.sleep(60)"))
+    killed = subprocess.Popen([sys.executable, "-m", "docvalidate", "check", "a.md"],
+                              cwd=project, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not alive(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert alive(marker), "the example never started"
+    killed.kill()
+    killed.wait()
+    # The next run (of anything) ends what the killed one left.
+    write("b.md", block("print('next run')"))
+    subprocess.run([sys.executable, "-m", "docvalidate", "check", "b.md"], cwd=project,
+                   capture_output=True, check=True)
+    assert gone(marker)

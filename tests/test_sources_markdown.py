@@ -501,3 +501,18 @@ def test_mkdocs_fixture_in_a_subfolder() -> None:
         (7, 9, False, "indented_closer_is_code = True"),
     ]
     assert [w.line for w in source.warnings] == [7]
+
+
+@pytest.mark.parametrize(("dialect", "text"), [
+    ("commonmark", "---\n" + "a: [" * 5000 + "\n---\n```python\nx = 1\n```\n"),
+    ("mkdocs", "---\n" + "a: [" * 5000 + "\n---\n```python\nx = 1\n```\n"),
+    ("mkdocs", ">" * 5000 + " ```python\n" + ">" * 5000 + " x = 1\n" + ">" * 5000 + " ```\n"),
+])
+def test_pages_nested_thousands_deep_are_one_file_error(dialect: str, text: str,
+                                                        tmp_path: Path) -> None:
+    from docvalidate.sources.markdown import load_markdown
+
+    path = tmp_path / "deep.md"
+    path.write_text(text)
+    source = load_markdown(path, "deep.md", dialect, 10 * 1024 * 1024)
+    assert source.error is not None and "too deeply" in source.error

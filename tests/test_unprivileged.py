@@ -111,10 +111,11 @@ def put(folder: Path, name: str, text: str) -> None:
     os.chown(path, NOBODY, NOBODY)
 
 
-def as_nobody(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def as_nobody(folder: Path, *args: str, env: dict[str, str] | None = None
+              ) -> subprocess.CompletedProcess[str]:
     search = [_reachable(_repo()), _reachable(sysconfig.get_paths()["purelib"])]
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(folder),
-           "PYTHONPATH": ":".join(search)}
+           "PYTHONPATH": ":".join(search), **(env or {})}
     command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
                SYSTEM_PYTHON, "-m", "docvalidate", *args]
     return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True,
@@ -238,3 +239,20 @@ def test_project_files_stay_as_they_were(home: Path):
         (ex,) = examples(home, "--isolation", isolation, "a.md")
         assert ex["status"] == "passed", ex["error"]
         assert (home / "results.json").read_text() == "{}"
+
+
+@pytest.mark.parametrize("isolation", ["sandbox", "process"])
+def test_examples_cannot_read_docvalidates_environment(isolation: str, home: Path):
+    if isolation == "sandbox" and not sandbox_works_for_nobody(home):
+        pytest.skip("bubblewrap cannot make user namespaces for an ordinary user here")
+    put(home, "a.md", block(
+        "import os\nassert 'OPENAI_API_KEY' not in os.environ\nleaked = []\n"
+        "for pid in os.listdir('/proc'):\n    if pid.isdigit():\n        try:\n"
+        "            data = open(f'/proc/{pid}/environ', 'rb').read()\n"
+        "        except OSError:\n            continue\n"
+        "        if b'sk-do-not-leak' in data:\n            leaked.append(pid)\n"
+        "assert leaked == [], leaked"))
+    done = as_nobody(home, "check", "--isolation", isolation, "--format", "json", "a.md",
+                     env={"OPENAI_API_KEY": "sk-do-not-leak"})
+    (ex,) = json.loads(done.stdout)["examples"]
+    assert ex["status"] == "passed", ex["error"]

@@ -14,6 +14,7 @@ namespace of their own, which gives them a process count of their own as well).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pwd
@@ -56,6 +57,7 @@ class Identities:
         self._lock = threading.Lock()
         self._held: dict[int, int] = {}  # uid -> fd of its lock file
         self._swept: set[int] = set()  # users cleaned up since this process took them
+        self._reaped = False
         self._next = os.getpid() % SLOTS  # concurrent runs start at different places
 
     @staticmethod
@@ -67,17 +69,16 @@ class Identities:
             return Identity(os.getuid(), os.getgid(), dedicated=False)
         folder = _lock_folder()
         with self._lock:
+            if not self._reaped:
+                self._reaped = True
+                self._reap_orphans(folder)
             for _ in range(SLOTS):
                 slot, self._next = self._next, (self._next + 1) % SLOTS
                 uid = UID_BASE + slot
                 if uid in self._held or _taken(uid):
                     continue
-                fd = os.open(folder / str(uid),
-                             os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    os.close(fd)
+                fd = _try_lock(folder, uid)
+                if fd is None:
                     continue
                 self._held[uid] = fd
                 if uid not in self._swept:
@@ -87,6 +88,24 @@ class Identities:
                     self._swept.add(uid)
                 return Identity(uid, uid, dedicated=True)
         raise BackendError("every session user is in use (1024 sessions at once)")
+
+    def _reap_orphans(self, folder: Path) -> None:
+        """Kill the processes, and remove the files, of session users no live docvalidate
+        holds: a run killed outright (SIGKILL) could not end its sessions."""
+        owners = set()
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError):
+                    uid = os.stat(f"/proc/{entry}").st_uid
+                    if UID_BASE <= uid < UID_BASE + SLOTS:
+                        owners.add(uid)
+        for uid in owners:
+            fd = _try_lock(folder, uid)
+            if fd is not None:  # nobody holds it: its processes are orphans
+                kill_user(uid)
+                sweep_user(uid)
+                self._swept.add(uid)
+                os.close(fd)
 
     def release(self, identity: Identity) -> None:
         if identity.dedicated:
@@ -124,6 +143,18 @@ def _lock_folder(base: Path | None = None) -> Path:
             or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
         raise BackendError(f"{folder} is not a folder of docvalidate's own; remove it")
     return folder
+
+
+def _try_lock(folder: Path, uid: int) -> int | None:
+    """The held lock file of ``uid`` (its descriptor), or None when another holds it."""
+    fd = os.open(folder / str(uid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
+                 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def _taken(uid: int) -> bool:

@@ -175,7 +175,7 @@ def _readable(paths: Iterable[Path | str], covered: Sequence[str], root: str) ->
     for raw in dict.fromkeys(os.path.realpath(str(p)) for p in paths):
         if raw == "/" or not os.path.exists(raw) or _under(raw, covered):
             continue
-        if any(_under(home, [raw]) for home in private) or _under(raw, EMPTY):
+        if any(_under(home, [raw]) for home in private):
             continue  # it would show whole home folders, or the host's /tmp or /run
         if _under(raw, [root]):
             continue  # inside the project: the session's copy is shown there
@@ -225,7 +225,10 @@ def parse_probe(python: str, output: str) -> Interpreter:
 
 
 def _absolute(python: str, paths: list[str]) -> tuple[str, ...]:
-    found = [*paths, str(Path(python).parent.parent), str(Path(python).resolve().parent.parent)]
+    # Its folder, and the one above (a prefix: bin/python), as named and with links resolved;
+    # the folder itself too, for when the one above is refused (a python in /tmp/x/).
+    named, resolved = Path(python).parent, Path(python).resolve().parent
+    found = [*paths, str(named), str(named.parent), str(resolved), str(resolved.parent)]
     return tuple(p for p in dict.fromkeys(found) if p and os.path.isabs(p))
 
 
