@@ -180,11 +180,21 @@ def _link_target(root: Path, link: Path) -> str:
     return os.path.relpath(root / inside, link.parent)
 
 
-def materialize(found: Survey, into: Path, owner: tuple[int, int] | None = None) -> None:
+def materialize(found: Survey, into: Path, owner: tuple[int, int] | None = None,
+                stubs: bool = False) -> None:
     """Copy the surveyed project into the (existing, empty) folder ``into``; ``owner``: the
-    (uid, gid) the copy must belong to, so that the examples' user may overwrite it."""
+    (uid, gid) the copy must belong to, so that the examples' user may overwrite it.
+
+    ``stubs``: also make an empty folder or file where each shared entry is, on which the
+    sandbox mounts the original, so that mounting adds nothing to the copy (which then reads
+    as unchanged after a session that did not touch it)."""
     root = found.root
-    for entry in found.entries:
+    entries = list(found.entries)
+    if stubs:
+        for rel in found.shared:
+            kind = "dir" if (root / rel).is_dir() else "stub"
+            entries.append(Entry(rel, kind, 0o755 if kind == "dir" else 0o644))
+    for entry in entries:
         target = into / entry.path
         try:
             if entry.kind == "dir":
@@ -195,6 +205,8 @@ def materialize(found: Survey, into: Path, owner: tuple[int, int] | None = None)
                 target.symlink_to(entry.target)
                 if owner is not None:
                     os.chown(target, *owner, follow_symlinks=False)
+            elif entry.kind == "stub":
+                target.touch(mode=entry.mode)
             else:
                 _copy_file(root / entry.path, target, entry.mode, owner)
         except OSError:
@@ -228,3 +240,42 @@ def _umask() -> int:
 
 
 _UMASK = _umask()
+
+
+# What a file's stat says that a session could change: content (size, mtime, and ctime, which
+# no user can set back), identity (inode, links), permissions and owner.
+_State = tuple[int, int, int, int, int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A copy as it was made, to tell afterwards whether a session changed anything in it."""
+
+    states: dict[str, _State]
+
+    @classmethod
+    def of(cls, folder: Path) -> Snapshot:
+        return cls(_states(folder))
+
+    def matches(self, folder: Path) -> bool:
+        """Whether ``folder`` is exactly as it was: no entry added, removed or touched."""
+        try:
+            return _states(folder) == self.states
+        except OSError:
+            return False
+
+
+def _states(folder: Path) -> dict[str, _State]:
+    states: dict[str, _State] = {}
+    stack = [(folder, "")]
+    while stack:
+        path, rel = stack.pop()
+        with os.scandir(path) as children:
+            for child in children:
+                info = child.stat(follow_symlinks=False)
+                name = rel + child.name
+                states[name] = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns,
+                                info.st_mode, info.st_uid, info.st_gid, info.st_nlink)
+                if stat.S_ISDIR(info.st_mode):
+                    stack.append((Path(child.path), name + "/"))
+    return states

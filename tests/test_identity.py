@@ -36,13 +36,17 @@ def test_a_user_is_held_by_one_session_across_processes(tmp_path: Path):
 
 
 @root_only
-def test_users_are_handed_out_round_robin():
+def test_a_released_user_serves_this_process_next():
     ids = Identities()
     first = ids.acquire()
     ids.release(first)
-    second = ids.acquire()
-    ids.release(second)
-    assert second.uid != first.uid  # the last session's processes may still be dying
+    # Its session ended with everything it ran: the next session of this process takes it
+    # (with the copy of the project it left unchanged), and it stays this process's own.
+    assert ids.acquire().uid == first.uid
+    code = ("from docvalidate.backends.identity import Identities\n"
+            "ids = Identities()\nprint(' '.join(str(ids.acquire().uid) for _ in range(8)))")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert str(first.uid) not in other.stdout.split()
 
 
 @pytest.mark.parametrize("plant", ["symlink", "open"])

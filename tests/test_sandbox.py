@@ -342,6 +342,27 @@ def test_what_is_not_copied_is_shown_read_only(project: Path, isolate, write, ch
     assert big.stat().st_size == 9 * 1024 * 1024
 
 
+@both
+def test_a_copy_serves_again_only_when_nothing_in_it_changed(isolation: str, project: Path,
+                                                            isolate, write, check_json):
+    # One job: the sessions run one after another, as the same user, on reused copies.
+    isolate(isolation, "jobs = 1")
+    write("data.txt", "original")
+    write("a.md",
+          block("import os\nbefore = os.stat('data.txt')\nopen('data.txt', 'w').write('modified')"
+                "\nos.utime('data.txt', ns=(before.st_atime_ns, before.st_mtime_ns))", "isolated")
+          + block("assert open('data.txt').read() == 'original'", "isolated")
+          + block("import os\nos.makedirs('made/deep')\nopen('made/deep/x', 'w').write('x')",
+                  "isolated")
+          + block("import os\nassert not os.path.exists('made')", "isolated")
+          + block("import os\nos.chmod('data.txt', 0o600)", "isolated")
+          + block("import os, stat\nassert stat.S_IMODE(os.stat('data.txt').st_mode) != 0o600",
+                  "isolated"))
+    results = run_examples(check_json, "a.md")
+    assert [r["status"] for r in results] == ["passed"] * 6, [r["error"] for r in results]
+    assert (project / "data.txt").read_text() == "original"
+
+
 # --- limits and hostile programs ----------------------------------------------------------
 
 

@@ -49,15 +49,17 @@ class Identity:
 
 class Identities:
     """Hands out the users sessions run as. A dedicated user is held by one session at a time
-    across every docvalidate process on the machine (a lock file each), and handed out round
-    robin, so that a user is not reused while the last session's processes are still being
-    torn down."""
+    across every docvalidate process on the machine (a lock file each, kept by the process
+    once it took it). A session ends only once everything it ran is gone, so the user is
+    handed to this process's next session first: its clean copy of the project can serve
+    again."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._held: dict[int, int] = {}  # uid -> fd of its lock file
         self._swept: set[int] = set()  # users cleaned up since this process took them
         self._reaped = False
+        self._free: list[int] = []  # held by this process, no session running as them
         self._next = os.getpid() % SLOTS  # concurrent runs start at different places
 
     @staticmethod
@@ -72,6 +74,9 @@ class Identities:
             if not self._reaped:
                 self._reaped = True
                 self._reap_orphans(folder)
+            if self._free:
+                uid = self._free.pop()
+                return Identity(uid, uid, dedicated=True)
             for _ in range(SLOTS):
                 slot, self._next = self._next, (self._next + 1) % SLOTS
                 uid = UID_BASE + slot
@@ -110,9 +115,7 @@ class Identities:
     def release(self, identity: Identity) -> None:
         if identity.dedicated:
             with self._lock:
-                fd = self._held.pop(identity.uid, None)
-            if fd is not None:
-                os.close(fd)
+                self._free.append(identity.uid)
 
     def account_files(self, folder: Path) -> tuple[Path, Path]:
         """/etc/passwd and /etc/group with our users added, for the sandbox to show (so that

@@ -33,7 +33,7 @@ from docvalidate.backends.leftovers import kill_user, sweep_user
 from docvalidate.backends.runfolder import RunFolder
 from docvalidate.backends.sandbox import Layout, as_user, bwrap_command, drop_to
 from docvalidate.protocol import STACK_SIGNAL, max_frame
-from docvalidate.workspace import Survey, materialize, survey
+from docvalidate.workspace import Snapshot, Survey, materialize, survey
 
 WORKER = Path(__file__).with_name("worker.py")
 # The child sees only these variables of ours (plus what the user names): never API keys.
@@ -75,6 +75,8 @@ class LocalBackend:
         self._surveys: dict[Path, Survey] = {}
         self._lock = threading.Lock()
         self._accounts: tuple[Path, Path] | None = None
+        # Unchanged copies of a project, by project root and owner, ready for a session.
+        self._copies: dict[tuple[Path, int], list[tuple[Path, Snapshot]]] = {}
 
     @property
     def cancelled(self) -> bool:
@@ -85,6 +87,8 @@ class LocalBackend:
 
     def close(self) -> None:
         self._cgroups.close()
+        with self._lock:
+            self._copies.clear()
         self._folder.remove()
         with self._lock:
             self._accounts = None
@@ -123,14 +127,17 @@ class LocalBackend:
 
     @contextlib.contextmanager
     def _started(self, job: Job, identity: Identity, folder: Path) -> Iterator[_Connection]:
-        copy, home = folder / "project", folder / "home"
-        copy.mkdir()
+        home = folder / "home"
         home.mkdir()
         owner = (identity.uid, identity.gid) if identity.switch else None
         if owner is not None:
-            for path in (folder, copy, home):
+            for path in (folder, home):
                 os.chown(path, *owner)
         found = self.survey(job.root)
+        reused = self._take_copy(job.root, identity.uid)
+        copy, snapshot = reused if reused else (self._folder.copy(), None)
+        if owner is not None and reused is None:
+            os.chown(copy, *owner)
         cgroup = self._cgroups.current()
         counted = cgroup is not None and cgroup.caps_processes
         filter_program = seccomp.program()
@@ -196,11 +203,27 @@ class LocalBackend:
         conn = _Connection(self, proc, parent_end, diag_read, job, settings,
                            sandboxed=bool(self.bwrap))
         try:
-            # Copied while the interpreter starts: the worker waits for its setup, sent after.
-            materialize(found, copy, owner)
+            if snapshot is None:
+                # Copied while the interpreter starts: the worker waits for its setup, sent
+                # after. Recorded as made, so that an untouched copy can serve again.
+                materialize(found, copy, owner, stubs=bool(self.bwrap))
+                snapshot = Snapshot.of(copy)
             yield conn
         finally:
             conn.close(cgroup, identity)
+            # Everything the session ran is gone: the copy serves the next session of this
+            # user only if nothing in it changed, else it goes.
+            if snapshot is not None and snapshot.matches(copy):
+                with self._lock:
+                    self._copies.setdefault((job.root, identity.uid), []).append(
+                        (copy, snapshot))
+            else:
+                shutil.rmtree(copy, ignore_errors=True)
+
+    def _take_copy(self, root: Path, uid: int) -> tuple[Path, Snapshot] | None:
+        with self._lock:
+            pool = self._copies.get((root, uid))
+            return pool.pop() if pool else None
 
 
 def _not_dumpable() -> None:

@@ -55,7 +55,16 @@ class RunFolder:
         return self._mounted
 
     def session(self) -> Path:
-        folder = self.path / f"s{next(self._count)}"
+        """A new folder for one session (its home)."""
+        return self._new("s")
+
+    def copy(self) -> Path:
+        """A new folder for a copy of the project (which may serve several sessions, one
+        after another, while it stays unchanged)."""
+        return self._new("c")
+
+    def _new(self, kind: str) -> Path:
+        folder = self.path / f"{kind}{next(self._count)}"
         folder.mkdir(mode=0o700)
         return folder
 
