@@ -191,9 +191,19 @@ def make_backend(config: Config) -> tuple[LocalBackend, list[str]]:
     """The local backend the config asks for, and run-wide notices about it."""
     bwrap, notices = sandbox(config)
     found = interpreter(config)
+    view = False
     if bwrap is None and os.geteuid() == 0:
-        _readable_to_sessions(found.python, found.paths)
-    return _backend(config, found.python, bwrap, found.paths), notices
+        from docvalidate.backends.access import unreadable
+
+        if unreadable([found.python, *found.paths, str(WORKER)]) is not None:
+            # docvalidate's own interpreter can be shown to the sessions' user (a read-only
+            # view in the run's folder); another one must be readable as it is.
+            view = own_interpreter(found.python) is not None
+            if not view:
+                _readable_to_sessions(found.python, found.paths)
+    backend = _backend(config, found.python, bwrap, found.paths)
+    backend.view = view
+    return backend, notices
 
 
 def file_work(config: Config, collected: Collected) -> list[FileWork]:

@@ -32,6 +32,7 @@ from docvalidate.backends.identity import IDENTITIES, Identity
 from docvalidate.backends.leftovers import kill_user, sweep_user
 from docvalidate.backends.runfolder import RunFolder
 from docvalidate.backends.sandbox import Layout, as_user, bwrap_command, drop_to
+from docvalidate.backends.view import View, ViewError, make_view
 from docvalidate.protocol import STACK_SIGNAL, max_frame
 from docvalidate.workspace import Snapshot, Survey, materialize, survey
 
@@ -65,6 +66,9 @@ class LocalBackend:
     bwrap: str | None = None  # confine each session with bubblewrap when set
     network: bool = False
     readable: tuple[str, ...] = ()  # what the interpreter needs to read (its prefixes, sys.path)
+    # Run the interpreter from a read-only view the sessions' user can read (view.py): as root
+    # without the sandbox, for an interpreter under /root.
+    view: bool = False
     _cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def __post_init__(self) -> None:
@@ -75,6 +79,7 @@ class LocalBackend:
         self._surveys: dict[Path, Survey] = {}
         self._lock = threading.Lock()
         self._accounts: tuple[Path, Path] | None = None
+        self._views: dict[Path, View] = {}  # the interpreter's view, by run folder
         # Unchanged copies of a project, by project root and owner, ready for a session.
         self._copies: dict[tuple[Path, int], list[tuple[Path, Snapshot]]] = {}
 
@@ -150,7 +155,8 @@ class LocalBackend:
         # set by `env -i` once the examples' user is in place, never for bwrap or setpriv,
         # which run as root before it.
         examples_env = {**self.env, "HOME": str(home), "TMPDIR": str(home)}
-        worker = [*_with_env(examples_env), self.python, str(WORKER), str(child_end.fileno())]
+        python, interpreter_paths, worker_path = self._interpreter()
+        worker = [*_with_env(examples_env), python, worker_path, str(child_end.fileno())]
         env = dict(TRUSTED_ENV)
         start_as: dict[str, object] = {}
         filter_read = None
@@ -158,7 +164,7 @@ class LocalBackend:
             layout = Layout(copy=copy, root=job.root, home=home, shared=found.shared,
                             sockets=found.sockets,
                             accounts=self._account_files() if identity.dedicated else None)
-            readable = [*self.readable, *job.readable, WORKER.parent]
+            readable = [*interpreter_paths, *job.readable, WORKER.parent]
             command = bwrap_command(self.bwrap, layout, readable, self.network,
                                     as_root=identity.switch)
             if filter_program is not None:
@@ -219,6 +225,23 @@ class LocalBackend:
                         (copy, snapshot))
             else:
                 shutil.rmtree(copy, ignore_errors=True)
+
+    def _interpreter(self) -> tuple[str, tuple[str, ...], str]:
+        """The interpreter to start, the folders it reads, and the worker's path."""
+        if not self.view:
+            return self.python, self.readable, str(WORKER)
+        with self._lock:
+            made = self._views.get(self._folder.path)
+            if made is None:
+                folder = self._folder.path / "interpreter"
+                folder.mkdir()
+                try:
+                    made = make_view(folder, self.readable, (str(WORKER.parent),))
+                except ViewError as exc:
+                    raise BackendError(str(exc)) from None
+                self._views = {self._folder.path: made}
+        worker = made.shown.get(str(WORKER.parent), str(WORKER.parent))
+        return made.python, made.paths, str(Path(worker) / WORKER.name)
 
     def _take_copy(self, root: Path, uid: int) -> tuple[Path, Snapshot] | None:
         with self._lock:

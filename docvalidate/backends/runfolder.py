@@ -90,11 +90,29 @@ def _mount_tmpfs(path: Path, size: int) -> bool:
 
 
 def _remove(path: Path, mounted: bool) -> None:
+    # Whatever is mounted below (the interpreter's view: view.py) goes first, detached: never
+    # may removing the folder reach into what a mount shows.
+    for point in sorted(_mounts_below(path), key=len, reverse=True):
+        with contextlib.suppress(OSError, AttributeError):
+            _libc().umount2(point.encode(), _MNT_DETACH)
     if mounted:
         # Detached: its contents go with it, however many files the examples wrote.
         with contextlib.suppress(OSError, AttributeError):
             _libc().umount2(str(path).encode(), _MNT_DETACH)
+    if any(_mounts_below(path)) or os.path.ismount(path):
+        return  # still mounted (not ours to unmount?): leave it rather than reach into it
     shutil.rmtree(path, ignore_errors=True)
+
+
+def _mounts_below(path: Path) -> list[str]:
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    prefix = str(path) + os.sep
+    # The mount point is the fifth field, with spaces and the like written as octal escapes.
+    points = [line.split()[4].encode().decode("unicode_escape") for line in lines]
+    return [p for p in points if p.startswith(prefix)]
 
 
 def remove_stale() -> None:
