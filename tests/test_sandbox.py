@@ -692,3 +692,28 @@ def test_a_run_killed_outright_leaves_nothing_running(isolation: str, isolate, w
     subprocess.run([sys.executable, "-m", "docvalidate", "check", "b.md"], cwd=project,
                    capture_output=True, check=True)
     assert gone(marker)
+
+
+def test_root_without_bubblewrap_runs_a_private_interpreter_from_a_view(write, no_bwrap):
+    import sys
+
+    from docvalidate.backends.access import unreadable
+    from docvalidate.backends.sandbox import own_interpreter
+
+    if os.geteuid() != 0:
+        pytest.skip("only as root do examples run as another user than docvalidate")
+    own = own_interpreter(sys.executable)
+    assert own is not None
+    if unreadable([sys.executable, *own.paths]) is None:
+        pytest.skip("this interpreter is readable by every user: no view is needed")
+    write("a.md", block("import os, sys\nassert os.getuid() != 0\n"
+                        "import click, docvalidate  # this environment's packages\n"
+                        "print(sys.executable)"))
+    result = invoke("check", "--format", "json", "a.md")
+    assert result.exit_code == 0, result.output
+    import json
+
+    (ex,) = json.loads(result.stdout)["examples"]
+    assert "/docvalidate-" in ex["stdout"]  # started from the view in the run's folder
+    mounts = Path("/proc/self/mountinfo").read_text()
+    assert f"docvalidate-{os.getpid()}-" not in mounts  # the view went with the run
