@@ -43,15 +43,22 @@ def test_a_python_that_is_not_python_is_one_clear_error(project: Path, write):
     python = examples_python()
     if python is None:
         pytest.skip("no interpreter here that an unprivileged user may run")
-    fake = project / "python"
+    # Where the examples' user can read it (pytest's own folders are private to root).
+    folder = Path(f"/tmp/docvalidate-probe-{uuid.uuid4().hex}")
+    folder.mkdir(mode=0o755)
+    fake = folder / "python"
     fake.write_text("#!/bin/sh\necho 'not json'\n")
     fake.chmod(0o755)
-    write("docvalidate.toml", 'python = "./python"\n')
+    write("docvalidate.toml", f'python = "{fake}"\n')
     write("a.md", f'{FENCE}python requires="3.8"\nprint(1)\n{FENCE}\n')
-    result = invoke("check", "a.md")
+    try:
+        result = invoke("check", "a.md")
+    finally:
+        fake.unlink()
+        folder.rmdir()
     assert result.exit_code == 2
-    (line,) = result.stderr.strip().splitlines()
-    assert "python = './python': cannot run it" in line
+    (line,) = [ln for ln in result.stderr.splitlines() if ln.startswith("docvalidate: error:")]
+    assert f"python = '{fake}': cannot run it" in line
 
 
 def test_probe_environment_is_scrubbed(project: Path, write, monkeypatch):
