@@ -207,7 +207,9 @@ def test_the_process_limit_ignores_the_users_other_programs(isolation: str, home
                                                             busy_user: None):
     if isolation == "sandbox" and not sandbox_works_for_nobody(home):
         pytest.skip("bubblewrap cannot make user namespaces for an ordinary user here")
-    put(home, "docvalidate.toml", "limit_processes = 64\n")
+    # One session at a time: plain processes of one user share its count, the fork bomb of
+    # one session included (the sandbox gives each session a user namespace of its own).
+    put(home, "docvalidate.toml", "limit_processes = 64\njobs = 1\n")
     put(home, "a.md", block(
         "import threading, time\nthreads = [threading.Thread(target=time.sleep, args=(0.2,)) "
         "for _ in range(16)]\nfor t in threads:\n    t.start()\nfor t in threads:\n    t.join()")
