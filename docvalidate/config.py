@@ -125,7 +125,11 @@ def weakening(values: dict[str, Any], config: Config) -> list[str]:
     if values.get("env"):
         found.append("env (variables set for examples, such as PYTHONPATH or LD_PRELOAD)")
     if "python" in values and not _in_environment(config):
-        found.append(f"python = {config.python!r} (outside the environment docvalidate runs in)")
+        found.append(f"python = {config.python!r} (not the interpreter docvalidate runs with)")
+    outside = [p for p in config.paths if not _inside(config.base / p, config.base)]
+    if "paths" in values and outside:
+        found.append(f"paths = {outside!r} (outside the project: other files would be read, "
+                     "run and, by fix, written)")
     if "cwd" in values and config.cwd is not None and not _inside(config.base / config.cwd,
                                                                    config.base):
         found.append(f"cwd = {config.cwd!r} (outside the project)")
@@ -147,7 +151,9 @@ _LIMITS = ("limit_cpu_seconds", "limit_memory_mb", "limit_processes", "limit_fil
 
 
 def _in_environment(config: Config) -> bool:
-    """Whether the configured interpreter belongs to the environment docvalidate runs in."""
+    """Whether the configured interpreter is the one docvalidate runs with: a link to the same
+    program (a virtual environment's python3.11 for its python), never a script or another
+    program, even one inside the environment (a checkout can hold the environment)."""
     import shutil
 
     python = config.python
@@ -158,10 +164,7 @@ def _in_environment(config: Config) -> bool:
         if found is None:
             return False
         path = Path(found)
-    # Compared as named, not resolved: a virtualenv's python is a link to an interpreter
-    # outside it.
-    inside = Path(os.path.abspath(path)).is_relative_to(os.path.abspath(sys.prefix))
-    return inside or path.resolve() == Path(sys.executable).resolve()
+    return path.resolve() == Path(sys.executable).resolve()
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -34,8 +34,8 @@ ROOT_MARKERS = ("pyproject.toml", "mkdocs.yml", "mkdocs.yaml")
 INSTALL = "install bubblewrap (apt-get install bubblewrap, dnf install bubblewrap)"
 NO_SANDBOX = (
     "{reason}, so examples run as plain child processes (isolation = \"process\"): they can "
-    "read your files and use the network; " + INSTALL + " to confine them, or set isolation "
-    "= \"sandbox\" to refuse to run without it"
+    "read your files and your programs' environments (API keys) and use the network; "
+    + INSTALL + " to confine them, or set isolation = \"sandbox\" to refuse to run without it"
 )
 
 

@@ -110,7 +110,6 @@ def run_session(
         root=work.root,
         blocks=tuple(p.block for p in programs),
         max_output=max_output,
-        readable=(Path(work.source.path).resolve().parent,),
         limits=backend.limits,
     )
     finished = 0

@@ -5,7 +5,8 @@ A project is listed once per run (:func:`survey`); each session then gets a fres
 the listing says to copy (:func:`materialize`). What is not worth copying — version control,
 virtual environments, caches, built sites, very large files, anything past the caps — is
 ``shared``: a backend that can show it read-only (the sandbox binds it) does so, one that
-cannot leaves it out, so that no write can reach the real files.
+cannot leaves it out, so that no write can reach the real files. Version control folders are
+never shown.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Folder names never copied (shared read-only where the backend can).
+# Version control: never shown at all. What it holds is history, not what the docs describe,
+# and a CI checkout keeps credentials there (actions/checkout puts its token in .git/config).
+PRIVATE_NAMES = frozenset({".git", ".hg", ".svn", ".bzr", ".jj"})
 SKIPPED_NAMES = frozenset({
-    ".git", ".hg", ".svn", ".bzr", ".jj", "node_modules", "__pycache__", ".mypy_cache",
+    "node_modules", "__pycache__", ".mypy_cache",
     ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".hypothesis", ".cache", ".eggs",
     "site", ".venv", "venv", ".ci-venv", ".idea", ".vscode",
 })
@@ -47,7 +51,8 @@ class Survey:
     # Unix sockets inside shared folders (a dev server's, git's fsmonitor's): connecting to one
     # needs no write access to its folder, so where shared folders are shown they are masked.
     sockets: tuple[str, ...] = ()
-    hidden: tuple[str, ...] = ()  # shared folders too big to search for sockets: not shown
+    # Not shown at all: version control, and shared folders too big to search for sockets.
+    hidden: tuple[str, ...] = ()
 
     def describe(self) -> str:
         files = sum(1 for e in self.entries if e.kind == "file")
@@ -57,8 +62,7 @@ class Survey:
             if len(self.shared) > 8:
                 text += f" and {len(self.shared) - 8} more"
         if self.hidden:
-            text += (f"; not shown at all (over {MAX_SEARCHED} entries to search for sockets): "
-                     f"{', '.join(self.hidden[:8])}")
+            text += f"; not shown at all: {', '.join(self.hidden[:8])}"
         return text
 
 
@@ -68,6 +72,7 @@ def survey(root: Path, max_file: int = MAX_FILE, max_total: int = MAX_TOTAL,
     whole, so the caps never leave a folder half copied)."""
     entries: list[Entry] = []
     shared: list[str] = []
+    private: list[str] = []
     total = 0
 
     def walk(folder: Path, rel: str) -> None:
@@ -87,6 +92,8 @@ def survey(root: Path, max_file: int = MAX_FILE, max_total: int = MAX_TOTAL,
                 continue
             if stat.S_ISLNK(info.st_mode):
                 planned.append(Entry(path, "link", target=_link_target(root, Path(child.path))))
+            elif child.name in PRIVATE_NAMES:
+                private.append(path)
             elif stat.S_ISDIR(info.st_mode):
                 if child.name in SKIPPED_NAMES or (Path(child.path) / "pyvenv.cfg").exists():
                     shared.append(path)
@@ -125,7 +132,7 @@ def survey(root: Path, max_file: int = MAX_FILE, max_total: int = MAX_TOTAL,
     walk(root, "")
     sockets, hidden = _sockets(root, shared)
     return Survey(root, tuple(entries), tuple(p for p in shared if p not in hidden), total,
-                  tuple(sockets), tuple(hidden))
+                  tuple(sockets), (*private, *hidden))
 
 
 def _sockets(root: Path, shared: list[str]) -> tuple[list[str], list[str]]:
@@ -265,8 +272,14 @@ class Snapshot:
             return False
 
 
+def _state(info: os.stat_result) -> _State:
+    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode,
+            info.st_uid, info.st_gid, info.st_nlink)
+
+
 def _states(folder: Path) -> dict[str, _State]:
-    states: dict[str, _State] = {}
+    # The folder itself too: its mode, owner, extended attributes (which change its ctime).
+    states: dict[str, _State] = {".": _state(os.stat(folder, follow_symlinks=False))}
     stack = [(folder, "")]
     while stack:
         path, rel = stack.pop()
@@ -274,8 +287,7 @@ def _states(folder: Path) -> dict[str, _State]:
             for child in children:
                 info = child.stat(follow_symlinks=False)
                 name = rel + child.name
-                states[name] = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns,
-                                info.st_mode, info.st_uid, info.st_gid, info.st_nlink)
+                states[name] = _state(info)
                 if stat.S_ISDIR(info.st_mode):
                     stack.append((Path(child.path), name + "/"))
     return states

@@ -436,3 +436,15 @@ def test_live_proposal():
     compile(proposal.code, "<proposal>", "exec")
     assert "json.loads(text)" in proposal.code
     assert proposal.prompt_tokens > 0 and fixer.tokens_used > 0
+
+
+@pytest.mark.parametrize("included", ["host/etc/passwd", "big.txt"])
+def test_project_templates_cannot_include_files_outside_or_huge(included: str, server: LLMServer,
+                                                                tmp_path: Path):
+    (tmp_path / "host").symlink_to("/")
+    (tmp_path / "big.txt").write_text("x" * (1024 * 1024))
+    (tmp_path / "user.j2").write_text(f'{{% include "{included}" %}}')
+    fixer = make_fixer(server, templates=tmp_path)
+    with pytest.raises(ConfigError, match=r"prompt template user\.j2: "):
+        fixer.propose(make_ctx())
+    assert server.requests == []

@@ -75,7 +75,8 @@ def test_harmless_text_is_unchanged(text: str):
     ("\t::notice::x", "\t\\x3a:notice::x"),
     ("\u00a0::notice::x", "\u00a0\\x3a:notice::x"),
     ("\u2003\u3000::notice::x", "\u2003\u3000\\x3a:notice::x"),
-    ("\ufeff\u200b::notice::x", "\ufeff\u200b\\x3a:notice::x"),
+    # Invisible characters are shown escaped, and the escape then starts the line.
+    ("\ufeff\u200b::notice::x", "\\ufeff\\u200b::notice::x"),
     ("ok\n::stop-commands::tok\n  ::error::y\nfine", "ok\n\\x3a:stop-commands::tok\n"
      "  \\x3a:error::y\nfine"),
     # A control before the colons is escaped, and the escape then starts the line.
@@ -114,11 +115,17 @@ def test_any_text_is_printable(text: str):
     assert "\n" not in one_line and "\t" not in one_line
 
 
-@given(st.text(st.characters(exclude_categories=("Cc", "Cs"),
-                             exclude_characters="\u061c\u200e\u200f\u2028\u2029\u202a\u202b"
-                             "\u202c\u202d\u202e\u2066\u2067\u2068\u2069:")))
+@given(st.text(st.characters(exclude_categories=("Cc", "Cs", "Cf"),
+                             exclude_characters="\u2028\u2029:#")))
 def test_text_without_controls_or_colons_is_unchanged(text: str):
     assert printable(text) == text
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\u200d", "\ufeff", "\u00ad", "\u2060", "\u206a",
+                                  "\ufff9", "\U000e0041"])
+def test_invisible_characters_are_shown(char: str):
+    shown = printable(f"a{char}b")
+    assert char not in shown and shown.startswith("a\\") and shown.endswith("b")
 
 
 @pytest.mark.parametrize("text", ["x ##[add-mask]y", "##[error]z", "a ###[b"])

@@ -328,14 +328,16 @@ def test_examples_overwrite_project_files_in_their_own_copy(isolation: str, proj
 
 def test_what_is_not_copied_is_shown_read_only(project: Path, isolate, write, check_json):
     isolate("sandbox")
-    (project / ".git").mkdir()
-    write(".git/HEAD", "ref: refs/heads/main\n")
+    write("node_modules/pkg/index.js", "module.exports = 1\n")
+    write(".git/config", "[http]\n\textraheader = AUTHORIZATION: basic c2VjcmV0\n")
     big = project / "big.bin"
     big.write_bytes(b"x" * (9 * 1024 * 1024))
     write("a.md", block(
-        "assert open('.git/HEAD').read().startswith('ref:')\n"
+        "assert open('node_modules/pkg/index.js').read().startswith('module')\n"
         "import os\nassert os.path.getsize('big.bin') == 9 * 1024 * 1024\n"
-        "for name in ('.git/HEAD', 'big.bin'):\n    try:\n        open(name, 'a')\n"
+        "assert not os.path.exists('.git')  # version control: never shown (checkout tokens)\n"
+        "for name in ('node_modules/pkg/index.js', 'big.bin'):\n    try:\n"
+        "        open(name, 'a')\n"
         "    except OSError:\n        pass\n    else:\n        raise AssertionError(name)"))
     (ex,) = run_examples(check_json, "a.md")
     assert ex["status"] == "passed", ex["error"]
@@ -357,9 +359,12 @@ def test_a_copy_serves_again_only_when_nothing_in_it_changed(isolation: str, pro
           + block("import os\nassert not os.path.exists('made')", "isolated")
           + block("import os\nos.chmod('data.txt', 0o600)", "isolated")
           + block("import os, stat\nassert stat.S_IMODE(os.stat('data.txt').st_mode) != 0o600",
+                  "isolated")
+          + block("import os\nos.chmod('.', 0o3777)", "isolated")
+          + block("import os, stat\nassert stat.S_IMODE(os.stat('.').st_mode) != 0o3777",
                   "isolated"))
     results = run_examples(check_json, "a.md")
-    assert [r["status"] for r in results] == ["passed"] * 6, [r["error"] for r in results]
+    assert [r["status"] for r in results] == ["passed"] * 8, [r["error"] for r in results]
     assert (project / "data.txt").read_text() == "original"
 
 
@@ -475,9 +480,13 @@ def test_killing_the_parent_is_contained(isolation: str, isolate, write, check_j
 
 
 def _without_bwrap(monkeypatch, tmp_path: Path) -> None:
-    empty = tmp_path / "no-bwrap-here"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
+    """As on a machine without bubblewrap (which docvalidate looks for in the system's folders
+    only, never on PATH)."""
+    from docvalidate.backends import sandbox
+
+    real = sandbox.trusted_program
+    monkeypatch.setattr(sandbox, "trusted_program",
+                        lambda name: None if name == "bwrap" else real(name))
     bwrap_status.cache_clear()
 
 
@@ -554,7 +563,7 @@ def test_verbose_says_what_each_session_copies(project: Path, write):
     result = invoke("check", "-v", "a.md")
     assert result.exit_code == 0, result.output
     (note,) = [line for line in result.stdout.splitlines() if line.startswith("note: ")]
-    assert "project copy:" in note and "files" in note and "not copied: .git" in note
+    assert "project copy:" in note and "files" in note and "not shown at all: .git" in note
 
 
 # --- found by attacking the sandbox -------------------------------------------------------
@@ -595,15 +604,17 @@ def test_config_environment_never_reaches_a_root_program(isolation: str, isolate
 @sandbox_only
 def test_sockets_in_shared_project_folders_are_masked(isolation: str, isolate, write,
                                                       check_json, project: Path):
-    (project / ".git").mkdir()
-    path = project / ".git" / "fsmonitor--daemon.ipc"
+    (project / ".venv").mkdir()
+    (project / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    path = project / ".venv" / "dev-server.sock"
     server = socket.socket(socket.AF_UNIX)
     server.bind(str(path))
     path.chmod(0o777)
     server.listen(1)
     isolate(isolation)
     write("a.md", block("import socket\ns = socket.socket(socket.AF_UNIX)\n"
-                        "try:\n    s.connect('.git/fsmonitor--daemon.ipc')\n"
+                        "import os\nassert os.path.exists('.venv/dev-server.sock')\n"
+                        "try:\n    s.connect('.venv/dev-server.sock')\n"
                         "except OSError:\n    pass\nelse:\n    raise AssertionError('reached')"))
     try:
         (ex,) = run_examples(check_json, "a.md")
@@ -720,3 +731,24 @@ def test_root_without_bubblewrap_runs_a_private_interpreter_from_a_view(write, n
     assert "/docvalidate-" in ex["stdout"]  # started from the view in the run's folder
     mounts = Path("/proc/self/mountinfo").read_text()
     assert f"docvalidate-{os.getpid()}-" not in mounts  # the view went with the run
+
+
+@pytest.mark.parametrize("program", ["bwrap", "setpriv", "env", "true"])
+def test_programs_run_as_root_are_never_taken_from_path(program: str, write, check_json,
+                                                        tmp_path: Path, monkeypatch):
+    # A virtual environment inside the checkout comes first on PATH once activated: a pull
+    # request could put its own bwrap there.
+    planted = tmp_path.parent / f"{tmp_path.name}-bin"
+    planted.mkdir()
+    marker = planted / "ran"
+    fake = planted / program
+    fake.write_text(f"#!/bin/sh\ntouch {marker}\nexec /usr/bin/{program} \"$@\"\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{planted}:{os.environ['PATH']}")
+    bwrap_status.cache_clear()
+    try:
+        write("a.md", block("print('ran')"))
+        run_examples(check_json, "a.md")
+    finally:
+        bwrap_status.cache_clear()
+    assert not marker.exists()

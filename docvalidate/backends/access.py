@@ -31,3 +31,28 @@ def unreadable(paths: Iterable[str]) -> str | None:
                 break
             current = parent
     return None
+
+
+# Where the programs docvalidate runs as root (bwrap, setpriv, env) are looked for: never the
+# PATH docvalidate was started with, which a virtual environment inside the checkout (and so
+# a pull request) can put first.
+TRUSTED_DIRS = ("/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/local/sbin")
+
+
+def trusted_program(name: str) -> str | None:
+    """The system's ``name``: in a system folder, and it and its folder owned by root and
+    writable by no one else; None when there is no such program."""
+    for folder in TRUSTED_DIRS:
+        path = os.path.join(folder, name)
+        try:
+            real = os.path.realpath(path)
+            info, parent = os.stat(real), os.stat(os.path.dirname(real))
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode) or not info.st_mode & stat.S_IXUSR:
+            continue
+        if any(i.st_uid != 0 or i.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+               for i in (info, parent)):
+            continue
+        return real
+    return None

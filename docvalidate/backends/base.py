@@ -57,7 +57,6 @@ class Job:
     root: Path  # the project root: copied for the session, and on sys.path
     blocks: tuple[Block, ...]
     max_output: int
-    readable: tuple[Path, ...] = ()  # more folders examples may read (the document's folder)
     limits: Limits = Limits()
 
 

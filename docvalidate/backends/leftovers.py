@@ -17,7 +17,8 @@ import signal
 import time
 from pathlib import Path
 
-SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue")
+# Folders every user may write to (sticky), on Debian and most systems.
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue", "/run/lock", "/var/lock")
 _IPC_RMID = 0
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from docvalidate.backends import seccomp
+from docvalidate.backends.access import trusted_program
 from docvalidate.backends.base import BackendError, Job, Limits, Received
 from docvalidate.backends.cgroup import Cgroup, ThreadCgroups
 from docvalidate.backends.identity import IDENTITIES, Identity
@@ -164,7 +165,9 @@ class LocalBackend:
             layout = Layout(copy=copy, root=job.root, home=home, shared=found.shared,
                             sockets=found.sockets,
                             accounts=self._account_files() if identity.dedicated else None)
-            readable = [*interpreter_paths, *job.readable, WORKER.parent]
+            # Not the documents' folders: a page outside the project root (config cwd) would
+            # show its folder's whole tree as it is on disk, sockets and .git included.
+            readable = [*interpreter_paths, WORKER.parent]
             command = bwrap_command(self.bwrap, layout, readable, self.network,
                                     as_root=identity.switch)
             if filter_program is not None:
@@ -218,8 +221,11 @@ class LocalBackend:
         finally:
             conn.close(cgroup, identity)
             # Everything the session ran is gone: the copy serves the next session of this
-            # user only if nothing in it changed, else it goes.
-            if snapshot is not None and snapshot.matches(copy):
+            # user only if nothing in it changed, else it goes. Only in the sandbox without
+            # network: elsewhere sessions running at the same time can talk (abstract sockets)
+            # and hand each other open files, written after this check.
+            if self.bwrap and not self.network and snapshot is not None \
+                    and snapshot.matches(copy):
                 with self._lock:
                     self._copies.setdefault((job.root, identity.uid), []).append(
                         (copy, snapshot))
@@ -246,7 +252,11 @@ class LocalBackend:
     def _take_copy(self, root: Path, uid: int) -> tuple[Path, Snapshot] | None:
         with self._lock:
             pool = self._copies.get((root, uid))
-            return pool.pop() if pool else None
+            taken = pool.pop() if pool else None
+        if taken is not None and not taken[1].matches(taken[0]):
+            shutil.rmtree(taken[0], ignore_errors=True)  # changed while it waited: never
+            return None
+        return taken
 
 
 def _not_dumpable() -> None:
@@ -265,7 +275,7 @@ TRUSTED_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
 
 def _with_env(env: Mapping[str, str]) -> list[str]:
     """The command prefix that starts what follows with exactly ``env``."""
-    return [shutil.which("env") or "/usr/bin/env", "-i",
+    return [trusted_program("env") or "/usr/bin/env", "-i",
             *(f"{name}={value}" for name, value in env.items())]
 
 

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from docvalidate.backends.access import trusted_program
 from docvalidate.backends.identity import Identity
 
 # Top-level folders of the host shown read-only (when they exist); links among them (a merged
@@ -47,16 +47,19 @@ class BwrapStatus:
 def probe_bwrap(as_root: bool) -> BwrapStatus:
     """Whether bwrap exists *and* can create its namespaces here (containers often forbid
     it), with the reason when it cannot."""
-    bwrap = shutil.which("bwrap")
+    bwrap = trusted_program("bwrap")
     if bwrap is None:
         return BwrapStatus(None, "bubblewrap (bwrap) is not installed")
-    if as_root and shutil.which("setpriv") is None:
+    if as_root and trusted_program("setpriv") is None:
         return BwrapStatus(None, "setpriv (util-linux) is missing: as root, examples start "
                            "through it as an unprivileged user")
-    probe = [*_namespaces(as_root, network=False), "--ro-bind", "/", "/", "true"]
+    true = trusted_program("true") or "/bin/true"
+    probe = [*_namespaces(as_root, network=False), "--ro-bind", "/", "/", true]
     probe[0] = bwrap
     try:
-        done = subprocess.run(probe, capture_output=True, timeout=30, cwd="/")
+        # A fixed environment: the probe runs as root, and nothing of ours needs to reach it.
+        done = subprocess.run(probe, capture_output=True, timeout=30, cwd="/",
+                              env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
     except (OSError, subprocess.SubprocessError) as exc:
         return BwrapStatus(None, f"bwrap cannot be started: {exc}")
     if done.returncode != 0:
@@ -78,7 +81,7 @@ def drop_to(identity: Identity, always: bool = False) -> list[str]:
     inheritable, an empty bounding set) and no_new_privs, before the interpreter starts. Empty
     when there is no user to switch to, unless ``always`` (no_new_privs still matters then);
     empty too when setpriv is missing, and the caller must do without."""
-    setpriv = shutil.which("setpriv")
+    setpriv = trusted_program("setpriv")
     if setpriv is None or not (identity.switch or always):
         return []
     switch = [f"--reuid={identity.uid}", f"--regid={identity.gid}", "--clear-groups",

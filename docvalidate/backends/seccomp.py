@@ -8,7 +8,8 @@ a filter cannot read, so it fails with ENOSYS and the C library falls back to ``
 The kernel's keyrings outlive processes and are not namespaced: a key one session stores is
 there for the next session of the same user (and an ordinary user's own keys would be open to
 examples). ``add_key``, ``request_key`` and ``keyctl`` fail with EPERM, as in Docker's default
-profile.
+profile. So does ``mq_open``: POSIX message queues outlive a plain process's session too, and
+cannot be listed to be removed without mounting their file system.
 
 System calls through another ABI (i386, x32), which could get around the numbers below, fail.
 
@@ -22,10 +23,10 @@ import os
 import struct
 
 CLONE_NEWUSER = 0x10000000
-# machine: (audit arch, clone, unshare, clone3, (add_key, request_key, keyctl))
+# machine: (audit arch, clone, unshare, clone3, (add_key, request_key, keyctl, mq_open))
 MACHINES = {
-    "x86_64": (0xC000003E, 56, 272, 435, (248, 249, 250)),
-    "aarch64": (0xC00000B7, 220, 97, 435, (217, 218, 219)),
+    "x86_64": (0xC000003E, 56, 272, 435, (248, 249, 250, 240)),
+    "aarch64": (0xC00000B7, 220, 97, 435, (217, 218, 219, 180)),
 }
 _ALLOW, _EPERM, _ENOSYS = 0x7FFF0000, 0x00050001, 0x00050026
 _LD, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06

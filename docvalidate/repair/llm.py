@@ -308,6 +308,32 @@ def _client(settings: LLMSettings) -> openai.OpenAI:
                           f"URL for a local server ({err.__class__.__name__})") from err
 
 
+class _ConfinedLoader(jinja2.FileSystemLoader):
+    """Templates are files inside the templates folder, and small: a project's ``host -> /``
+    link with ``{% include "host/etc/shadow" %}`` must not put a host file in every prompt
+    (Jinja's sandbox does not stop its loader following links), nor ``/dev/zero`` fill our
+    memory."""
+
+    MAX_BYTES = 256 * 1024
+
+    def get_source(self, environment: jinja2.Environment, template: str
+                   ) -> tuple[str, str, Any]:
+        pieces = jinja2.loaders.split_template_path(template)
+        for folder in self.searchpath:
+            candidate = os.path.join(folder, *pieces)
+            if not os.path.lexists(candidate):
+                continue
+            # Checked before anything is read: where it really is, what it is, its size.
+            real = os.path.realpath(candidate)
+            if not real.startswith(os.path.realpath(folder) + os.sep):
+                raise jinja2.TemplateNotFound(f"{template} (outside the templates folder)")
+            if not os.path.isfile(real) or os.path.getsize(real) > self.MAX_BYTES:
+                raise jinja2.TemplateNotFound(f"{template} (not a template file of at most "
+                                              f"{self.MAX_BYTES} bytes)")
+            break
+        return super().get_source(environment, template)
+
+
 def _template_env(folder: Path | None) -> jinja2.Environment:
     """Templates from the project's folder first, then the package's; loaded now to fail early.
 
@@ -321,7 +347,7 @@ def _template_env(folder: Path | None) -> jinja2.Environment:
         search.append(folder)
     search.append(PACKAGE_TEMPLATES)
     env = ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader([str(p) for p in search]),
+        loader=_ConfinedLoader([str(p) for p in search]),
         autoescape=False,  # prompts are plain text, not HTML
         undefined=jinja2.StrictUndefined,  # a misspelt variable is an error, not a silent hole
         trim_blocks=True,

@@ -20,9 +20,14 @@ import sys
 # - U+2028/U+2029, line breaks to str.splitlines and to some viewers, though not to us;
 # - lone surrogates, which no encoder accepts: printing one raises UnicodeEncodeError.
 # Newline and tab are decided by the caller (`multiline`).
+# - invisible format characters (zero-width space and joiners, BOM, soft hyphen, word joiner,
+#   deprecated format controls, interlinear annotation marks, the TAG block): they hide text
+#   from a reader, and from the model that may read a page later.
 _CONTROL = (
     "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
     "\ud800-\udfff"
+    "\u00ad\u180e\u200b-\u200d\u2060-\u2065\u206a-\u206f\ufeff\ufff9-\ufffb"
+    "\U000e0000-\U000e007f"
 )
 _UNSAFE_MULTILINE = re.compile(f"[{_CONTROL}]")
 _UNSAFE_ONE_LINE = re.compile(f"[{_CONTROL}\t\n]")
@@ -57,7 +62,9 @@ def _escape(match: re.Match[str]) -> str:
     if short is not None:
         return short
     code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def printable(text: str, multiline: bool = True) -> str:
