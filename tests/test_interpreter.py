@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -39,46 +40,45 @@ def test_a_config_python_runs_only_where_examples_run(project: Path, write, monk
     assert "sk-must-not-leak" not in result.output
 
 
-def test_a_python_that_is_not_python_is_one_clear_error(project: Path, write):
-    python = examples_python()
-    if python is None:
-        pytest.skip("no interpreter here that an unprivileged user may run")
-    # Where the examples' user can read it (pytest's own folders are private to root).
+@pytest.fixture
+def script() -> Iterator[Callable[[str], Path]]:
+    """``script(text)``: an executable file holding ``text``, where the examples' user can read
+    it (pytest's own folders are private to root); removed afterwards."""
     folder = Path(f"/tmp/docvalidate-probe-{uuid.uuid4().hex}")
     folder.mkdir(mode=0o755)
-    fake = folder / "python"
-    fake.write_text("#!/bin/sh\necho 'not json'\n")
-    fake.chmod(0o755)
+    made = folder / "python"
+
+    def make(text: str) -> Path:
+        made.write_text(text)
+        made.chmod(0o755)
+        return made
+
+    yield make
+    made.unlink(missing_ok=True)
+    folder.rmdir()
+
+
+def test_a_python_that_is_not_python_is_one_clear_error(project: Path, write, script):
+    if examples_python() is None:
+        pytest.skip("no interpreter here that an unprivileged user may run")
+    fake = script("#!/bin/sh\necho 'not json'\n")
     write("docvalidate.toml", f'python = "{fake}"\n')
     write("a.md", f'{FENCE}python requires="3.8"\nprint(1)\n{FENCE}\n')
-    try:
-        result = invoke("check", "a.md")
-    finally:
-        fake.unlink()
-        folder.rmdir()
+    result = invoke("check", "a.md")
     assert result.exit_code == 2
     (line,) = [ln for ln in result.stderr.splitlines() if ln.startswith("docvalidate: error:")]
     assert f"python = '{fake}': cannot run it" in line
 
 
-def test_probe_environment_is_scrubbed(project: Path, write, monkeypatch):
+def test_probe_environment_is_scrubbed(project: Path, write, monkeypatch, script):
     python = examples_python()
     if python is None or os.path.realpath(python) == os.path.realpath(sys.executable):
         pytest.skip("needs an interpreter other than docvalidate's own")
     monkeypatch.setenv("DOCVALIDATE_PROBE_SECRET", "s3cret")
-    # Where the examples' user can read it (pytest's own folders are private to root).
-    folder = Path(f"/tmp/docvalidate-probe-{uuid.uuid4().hex}")
-    folder.mkdir(mode=0o755)
-    wrapper = folder / "py"
     # Fails the probe when it can see the secret.
-    wrapper.write_text('#!/bin/sh\n[ -n "$DOCVALIDATE_PROBE_SECRET" ] && exit 9\n'
-                       f'exec {python} "$@"\n')
-    wrapper.chmod(0o755)
+    wrapper = script('#!/bin/sh\n[ -n "$DOCVALIDATE_PROBE_SECRET" ] && exit 9\n'
+                     f'exec {python} "$@"\n')
     write("docvalidate.toml", f'python = "{wrapper}"\n')
     write("a.md", f'{FENCE}python requires="3.8"\nprint(1)\n{FENCE}\n')
-    try:
-        result = invoke("check", "a.md")
-    finally:
-        wrapper.unlink()
-        folder.rmdir()
+    result = invoke("check", "a.md")
     assert result.exit_code == 0, result.output
