@@ -126,8 +126,8 @@ def survey(root: Path, max_file: int = MAX_FILE, max_total: int = MAX_TOTAL,
             entries.append(Entry(rel.rstrip("/"), "dir", _dir_mode(folder)))
         entries.extend(planned)
         total += size
-        for path, name in subfolders:
-            walk(path, f"{name}/")
+        for subfolder, name in subfolders:
+            walk(subfolder, f"{name}/")
 
     walk(root, "")
     sockets, hidden = _sockets(root, shared)

@@ -167,7 +167,7 @@ class LocalBackend:
                             accounts=self._account_files() if identity.dedicated else None)
             # Not the documents' folders: a page outside the project root (config cwd) would
             # show its folder's whole tree as it is on disk, sockets and .git included.
-            readable = [*interpreter_paths, WORKER.parent]
+            readable: list[Path | str] = [*interpreter_paths, WORKER.parent]
             command = bwrap_command(self.bwrap, layout, readable, self.network,
                                     as_root=identity.switch)
             if filter_program is not None:
@@ -176,7 +176,7 @@ class LocalBackend:
                 passed.append(filter_read)
             # bwrap starts as us (it must read what it shows); drop_to() switches user.
             command += [*drop_to(identity), *worker]
-            settings = {"root": str(job.root), "seccomp": None,
+            settings: dict[str, Any] = {"root": str(job.root), "seccomp": None,
                         # A user of its own, or a user namespace of its own: the count is
                         # this session's.
                         "nproc": None if counted else "exact"}

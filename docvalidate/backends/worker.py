@@ -38,7 +38,7 @@ import types
 try:
     from _json import encode_basestring_ascii as _quote
 except ImportError:  # not CPython: the json module does it
-    _quote = None
+    _quote = None  # type: ignore[assignment]
 
 # Taken now: an example that replaces builtins.exec must not decide how later blocks run.
 _exec, _eval, _compile = exec, eval, compile
@@ -261,7 +261,7 @@ def _cut(text, size, keep_end=False):
     return text[:size] + " [... %d characters cut]" % (len(text) - size)
 
 
-_STDLIB_MODULES = {}
+_STDLIB_MODULES = {}  # type: dict[str, types.ModuleType]
 
 
 def _stdlib(name):

@@ -119,9 +119,9 @@ def render_fix_text(console: Console, report: FixReport, show_diff: bool, llm: b
     _render_final_failures(console, report)
     for file in report.files:
         if file.status in ("conflict", "error", "refused"):
-            label = "refused: " if file.status == "refused" else "error: "
+            what = "refused: " if file.status == "refused" else "error: "
             console.print(Text.assemble((f"{printable(file.path, multiline=False)}: ", "bold"),
-                                        (label, "bold red"), printable(file.message or "")),
+                                        (what, "bold red"), printable(file.message or "")),
                           soft_wrap=True)
         elif show_diff and file.diff:
             console.print(Text(printable(file.diff.rstrip("\n"))), soft_wrap=True)
