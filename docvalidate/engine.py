@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from docvalidate.backends.access import unreadable
 from docvalidate.backends.base import Block, Job, Limits
 from docvalidate.backends.local import WORKER, LocalBackend, child_environment
 from docvalidate.backends.sandbox import (
@@ -120,8 +121,8 @@ def sandbox(config: Config) -> tuple[str | None, list[str]]:
     return None, [NO_SANDBOX.format(reason=status.reason)]
 
 
-def _backend(config: Config, python: str, bwrap: str | None, readable: tuple[str, ...]
-             ) -> LocalBackend:
+def _backend(config: Config, python: str, bwrap: str | None, readable: tuple[str, ...],
+             view: bool = False) -> LocalBackend:
     return LocalBackend(
         python=python,
         env=child_environment(os.environ, config.env, config.pass_env),
@@ -130,6 +131,7 @@ def _backend(config: Config, python: str, bwrap: str | None, readable: tuple[str
         bwrap=bwrap,
         network=config.network,
         readable=readable,
+        view=view,
     )
 
 
@@ -148,11 +150,12 @@ def interpreter(config: Config) -> Interpreter:
 
 def _probe(config: Config, python: str) -> Interpreter:
     bwrap, _ = sandbox(config)
+    folders = interpreter_folders(python)
     if bwrap is None and os.geteuid() == 0:
-        _readable_to_sessions(python, interpreter_folders(python))
+        _readable_to_sessions(python, folders)
     # Config is data: the interpreter it names is run like an example, in the same sandbox,
     # as the same user, with the same scrubbed environment, never on the host as us.
-    backend = _backend(config, python, bwrap, interpreter_folders(python))
+    backend = _backend(config, python, bwrap, folders)
     root = Path(tempfile.mkdtemp(prefix="docvalidate-probe-"))
     root.chmod(0o755)
     try:
@@ -177,8 +180,6 @@ def _probe(config: Config, python: str) -> Interpreter:
 def _readable_to_sessions(python: str, paths: tuple[str, ...]) -> None:
     """Examples never run as root: as plain processes they run as an unprivileged user, which
     must be able to read the interpreter and docvalidate's worker."""
-    from docvalidate.backends.access import unreadable
-
     blocker = unreadable([python, *paths, str(WORKER)])
     if blocker is not None:
         raise SandboxError(
@@ -193,17 +194,13 @@ def make_backend(config: Config) -> tuple[LocalBackend, list[str]]:
     found = interpreter(config)
     view = False
     if bwrap is None and os.geteuid() == 0:
-        from docvalidate.backends.access import unreadable
-
-        if unreadable([found.python, *found.paths, str(WORKER)]) is not None:
-            # docvalidate's own interpreter can be shown to the sessions' user (a read-only
-            # view in the run's folder); another one must be readable as it is.
-            view = own_interpreter(found.python) is not None
-            if not view:
-                _readable_to_sessions(found.python, found.paths)
-    backend = _backend(config, found.python, bwrap, found.paths)
-    backend.view = view
-    return backend, notices
+        if own_interpreter(found.python) is None:
+            _readable_to_sessions(found.python, found.paths)
+        else:
+            # docvalidate's own interpreter, when the sessions' user cannot read it, is shown
+            # to that user through a read-only view in the run's folder.
+            view = unreadable([found.python, *found.paths, str(WORKER)]) is not None
+    return _backend(config, found.python, bwrap, found.paths, view), notices
 
 
 def file_work(config: Config, collected: Collected) -> list[FileWork]:

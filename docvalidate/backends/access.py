@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable
+from functools import cache
 
 
 def unreadable(paths: Iterable[str]) -> str | None:
@@ -39,6 +40,7 @@ def unreadable(paths: Iterable[str]) -> str | None:
 TRUSTED_DIRS = ("/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/local/sbin")
 
 
+@cache
 def trusted_program(name: str) -> str | None:
     """The system's ``name``: in a system folder, and it and its folder owned by root and
     writable by no one else; None when there is no such program."""

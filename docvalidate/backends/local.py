@@ -146,6 +146,10 @@ class LocalBackend:
             os.chown(copy, *owner)
         cgroup = self._cgroups.current()
         counted = cgroup is not None and cgroup.caps_processes
+        # Copies serve again only in the sandbox without network: elsewhere sessions running
+        # at the same time can talk (abstract sockets) and hand each other open files,
+        # written after any check.
+        reusable = bool(self.bwrap) and not self.network
         filter_program = seccomp.program()
         parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         # The kernel attaches the writer's pid to every byte we read: how we know that an
@@ -181,8 +185,9 @@ class LocalBackend:
                         # this session's.
                         "nproc": None if counted else "exact"}
         else:
-            command = [*drop_to(identity, always=True), *worker, "--reaper"]
-            if command[0] == worker[0]:
+            prefix = drop_to(identity, always=True)
+            command = [*prefix, *worker, "--reaper"]
+            if not prefix:
                 # No setpriv here: the worker sets no_new_privs, and Popen switches user
                 # before the interpreter starts (so the environment may be given to it).
                 command.append("--no-new-privs")
@@ -216,16 +221,13 @@ class LocalBackend:
                 # Copied while the interpreter starts: the worker waits for its setup, sent
                 # after. Recorded as made, so that an untouched copy can serve again.
                 materialize(found, copy, owner, stubs=bool(self.bwrap))
-                snapshot = Snapshot.of(copy)
+                snapshot = Snapshot.of(copy) if reusable else None
             yield conn
         finally:
             conn.close(cgroup, identity)
             # Everything the session ran is gone: the copy serves the next session of this
-            # user only if nothing in it changed, else it goes. Only in the sandbox without
-            # network: elsewhere sessions running at the same time can talk (abstract sockets)
-            # and hand each other open files, written after this check.
-            if self.bwrap and not self.network and snapshot is not None \
-                    and snapshot.matches(copy):
+            # user only if nothing in it changed, else it goes.
+            if snapshot is not None and snapshot.matches(copy):
                 with self._lock:
                     self._copies.setdefault((job.root, identity.uid), []).append(
                         (copy, snapshot))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import struct
+from functools import cache
 
 CLONE_NEWUSER = 0x10000000
 # machine: (audit arch, clone, unshare, clone3, (add_key, request_key, keyctl, mq_open))
@@ -33,6 +34,7 @@ _LD, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
 _X32 = 0x40000000
 
 
+@cache
 def program(machine: str | None = None) -> bytes | None:
     """The filter as a ``struct sock_filter`` array, or None on a machine it does not know."""
     known = MACHINES.get(machine or os.uname().machine)
