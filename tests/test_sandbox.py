@@ -722,6 +722,10 @@ def test_root_without_bubblewrap_runs_a_private_interpreter_from_a_view(write, n
         pytest.skip("this interpreter is readable by every user: no view is needed")
     write("a.md", block("import os, sys\nassert os.getuid() != 0\n"
                         "import click, docvalidate  # this environment's packages\n"
+                        "for folder in (sys.base_prefix, os.path.dirname(click.__file__)):\n"
+                        "    try:\n        open(os.path.join(folder, 'planted.py'), 'w')\n"
+                        "    except OSError:\n        pass\n"
+                        "    else:\n        raise AssertionError(folder)  # the view is read-only\n"
                         "print(sys.executable)"))
     result = invoke("check", "--format", "json", "a.md")
     assert result.exit_code == 0, result.output
