@@ -32,6 +32,8 @@ class Config:
     sessions: str = "page"
     python: str = sys.executable
     cwd: str | None = None  # project root for examples; default: nearest pyproject/mkdocs.yml
+    # A Python file run in each session before its first block (relative to the config file).
+    setup: str | None = None
     timeout: float = 30.0
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     max_file_size: int = 10 * 1024 * 1024
@@ -133,6 +135,10 @@ def weakening(values: dict[str, Any], config: Config) -> list[str]:
     if "cwd" in values and config.cwd is not None and not _inside(config.base / config.cwd,
                                                                    config.base):
         found.append(f"cwd = {config.cwd!r} (outside the project)")
+    if "setup" in values and config.setup is not None and not _inside(
+            config.base / config.setup, config.base):
+        found.append(f"setup = {config.setup!r} (outside the project: another file would be "
+                     "read and run)")
     if isinstance(values.get("llm"), dict) and "base_url" in values["llm"]:
         found.append("llm.base_url (your OPENAI_API_KEY would be sent to that server)")
     defaults = Config()
@@ -244,7 +250,7 @@ def _check(key: str, value: Any, where: str) -> Any:
         if value not in SESSIONS:
             raise bad(" or ".join(SESSIONS))
         return value
-    if key in ("python", "cwd"):
+    if key in ("python", "cwd", "setup"):
         if not isinstance(value, str) or not value:
             raise bad("a path")
         return value

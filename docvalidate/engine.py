@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,10 +24,10 @@ from docvalidate.backends.sandbox import (
     probe_bwrap,
 )
 from docvalidate.config import Config
-from docvalidate.discover import find_files
+from docvalidate.discover import display_path, find_files
 from docvalidate.errors import ConfigError, SandboxError
 from docvalidate.expected_output import flag_value
-from docvalidate.model import RunReport, Session, SourceFile
+from docvalidate.model import RunReport, Session, Setup, SourceFile
 from docvalidate.protocol import run_job
 from docvalidate.runner import FileWork, Progress, run_all
 from docvalidate.sessions import plan_file
@@ -159,7 +161,7 @@ def _probe(config: Config, python: str) -> Interpreter:
     root = Path(tempfile.mkdtemp(prefix="docvalidate-probe-"))
     root.chmod(0o755)
     try:
-        job = Job("<probe>", "", root, (Block(PROBE, 60.0),), 1024 * 1024,
+        job = Job("<probe>", root, (Block("<probe>", PROBE, 60.0),), 1024 * 1024,
                   limits=backend.limits)
         runs = list(run_job(backend, job))
     finally:
@@ -188,8 +190,24 @@ def _readable_to_sessions(python: str, paths: tuple[str, ...]) -> None:
             f"{INSTALL} to use the sandbox")
 
 
-def make_backend(config: Config) -> tuple[LocalBackend, list[str]]:
-    """The local backend the config asks for, and run-wide notices about it."""
+Made = tuple[LocalBackend, list[str]]
+
+
+@contextlib.contextmanager
+def backend(config: Config) -> Iterator[Made]:
+    """The backend the config asks for (and run-wide notices about it), for as long as the
+    ``with`` block runs: ``check`` then ``fix`` use one, and a long-lived owner (the
+    ``mkdocs serve`` plugin) keeps one across rebuilds. It is closed when the block ends."""
+    made = make_backend(config)
+    try:
+        yield made
+    finally:
+        made[0].close()
+
+
+def make_backend(config: Config) -> Made:
+    """The local backend the config asks for, and run-wide notices about it; the caller
+    closes it (prefer :func:`backend`)."""
     bwrap, notices = sandbox(config)
     found = interpreter(config)
     view = False
@@ -203,24 +221,50 @@ def make_backend(config: Config) -> tuple[LocalBackend, list[str]]:
     return _backend(config, found.python, bwrap, found.paths, view), notices
 
 
+def load_setup(config: Config) -> Setup | None:
+    """Config ``setup``: the file run before each session's first block, read once."""
+    if config.setup is None:
+        return None
+    path = config.base / config.setup
+    try:
+        with path.open("rb") as f:
+            data = f.read(config.max_file_size + 1)
+    except OSError as exc:
+        raise ConfigError(f"setup = {config.setup!r}: cannot read {path}: "
+                          f"{exc.strerror or exc}") from None
+    if len(data) > config.max_file_size:
+        raise ConfigError(f"setup = {config.setup!r}: larger than max_file_size "
+                          f"({config.max_file_size} bytes)")
+    try:
+        code = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"setup = {config.setup!r}: not UTF-8 text ({exc.reason} at byte "
+                          f"{exc.start})") from None
+    return Setup(display_path(path), code, config.timeout)
+
+
 def file_work(config: Config, collected: Collected) -> list[FileWork]:
     fixed_root = (config.base / config.cwd).resolve() if config.cwd else None
+    setup = load_setup(config)
     return [
         FileWork(source, sessions,
-                 fixed_root or project_root(Path(source.path).resolve().parent))
+                 fixed_root or project_root(Path(source.path).resolve().parent), setup)
         for source, sessions in zip(collected.files, collected.sessions, strict=True)
         if source.error is None and sessions
     ]
 
 
 def check(config: Config, paths: tuple[str, ...] = (), progress: Progress | None = None,
-          collected: Collected | None = None,
-          made: tuple[LocalBackend, list[str]] | None = None) -> RunReport:
-    """Find, plan and run every example below ``paths`` (with ``made``, the result of
-    make_backend, when the caller runs more through the same backend afterwards)."""
+          collected: Collected | None = None, made: Made | None = None) -> RunReport:
+    """Find, plan and run every example below ``paths``, through ``made`` (from
+    :func:`backend`) when the caller owns a backend, else through one of its own."""
     collected = collected or collect(config, paths)
-    backend, notices = made or make_backend(config)
-    outcomes = run_all(file_work(config, collected), backend, config.jobs, config.max_output,
+    if made is None:
+        with backend(config) as own:
+            return check(config, paths, progress, collected, own)
+    runner, notices = made
+    runner.refresh()  # a long-lived backend may have seen the project as it was before
+    outcomes = run_all(file_work(config, collected), runner, config.jobs, config.max_output,
                        progress, doctest_flags=flag_value(config.doctest_flags))
     return RunReport(collected.files, tuple(outcomes), tuple(notices),
-                     details=tuple(backend.describe()))
+                     details=tuple(runner.describe()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import difflib
 import doctest
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from docvalidate.backends.base import BlockRun, StatementRun
@@ -20,6 +20,13 @@ from docvalidate.model import ErrorInfo
 DEFAULT_FLAGS = ("ELLIPSIS", "NORMALIZE_WHITESPACE")
 _PARSER = doctest.DocTestParser()
 MAX_DIFF_LINES = 30
+# A line of the example's code to the line of its file (through the example's line map):
+# messages name the lines a reader sees.
+Locate = Callable[[int], int]
+
+
+def _same(line: int) -> int:
+    return line
 WRAP_MIN = 40  # printed lines shorter than this are never wrapped by a doc
 
 
@@ -30,8 +37,8 @@ class Prompt:
     source: str
     want: str
     exc_msg: str | None  # the expected exception line(s), when a traceback is expected
-    line: int  # document line of the ``>>>``
-    want_line: int  # document line of the first expected-output line
+    line: int  # line of the ``>>>`` in the example's code
+    want_line: int  # line of the first expected-output line in the example's code
     flags: int
     skip: bool
 
@@ -40,10 +47,10 @@ class Prompt:
 class PrintComment:
     """``#>`` lines right under a ``print(...)`` call."""
 
-    start: int  # document lines of the call
+    start: int  # lines of the call in the example's code
     end: int
     expected: str
-    line: int  # document line of the first ``#>``
+    line: int  # line of the first ``#>`` in the example's code
 
 
 def flag_value(names: Sequence[str]) -> int:
@@ -74,7 +81,7 @@ def parse_session(code: str, first_line: int, flags: int) -> tuple[Prompt, ...]:
 
 
 def parse_print_comments(source: str) -> tuple[PrintComment, ...]:
-    """``#>`` groups under print calls in ``source`` (whose lines are document lines)."""
+    """``#>`` groups under print calls in ``source`` (an example's code)."""
     lines = source.split("\n")
     if not any(line.lstrip().startswith("#>") for line in lines):
         return ()
@@ -107,13 +114,18 @@ def _diff(expected: str, actual: str) -> str:
     return "\n".join(lines)
 
 
-def _mismatch(line: int, what: str, expected: str, actual: str) -> ErrorInfo:
+def _mismatch(line: int, what: str, expected: str, actual: str,
+              where: Locate = _same) -> ErrorInfo:
+    """An OutputMismatch at ``line`` of the example's code (``line`` in the ErrorInfo stays a
+    line of the code: the runner maps it with the rest)."""
     diff = _diff(expected, actual)
-    return ErrorInfo("OutputMismatch", f"{what} differs from the expected output at line {line}",
+    return ErrorInfo("OutputMismatch",
+                     f"{what} differs from the expected output at line {where(line)}",
                      line=line, traceback=diff, diff=diff)
 
 
-def check_session(prompts: Sequence[Prompt], runs: Sequence[StatementRun]) -> ErrorInfo | None:
+def check_session(prompts: Sequence[Prompt], runs: Sequence[StatementRun],
+                  where: Locate = _same) -> ErrorInfo | None:
     """The first failing prompt of an interactive session, with doctest's comparison."""
     checker = doctest.OutputChecker()
     failures: list[ErrorInfo] = []
@@ -129,17 +141,18 @@ def check_session(prompts: Sequence[Prompt], runs: Sequence[StatementRun]) -> Er
                 ok = _exception_name(prompt.exc_msg) == _exception_name(got)
             if not ok:
                 failures.append(_mismatch(prompt.want_line, "the exception raised",
-                                          prompt.exc_msg, got))
+                                          prompt.exc_msg, got, where))
         elif prompt.exc_msg is not None:
             failures.append(ErrorInfo(
                 "OutputMismatch",
-                f"expected an exception ({prompt.exc_msg.strip()}) at line {prompt.line}, but "
-                "none was raised",
+                f"expected an exception ({prompt.exc_msg.strip()}) at line "
+                f"{where(prompt.line)}, but none was raised",
                 line=prompt.want_line,
                 traceback=_diff(prompt.want, run.output), diff=_diff(prompt.want, run.output),
             ))
         elif not checker.check_output(prompt.want, run.output, prompt.flags):
-            failures.append(_mismatch(prompt.want_line, "the output", prompt.want, run.output))
+            failures.append(_mismatch(prompt.want_line, "the output", prompt.want, run.output,
+                                      where))
     if not failures:
         return None
     first = failures[0]
@@ -207,7 +220,8 @@ def _wrapped_equal(expected: list[str], actual: list[str]) -> bool:
     return len(expected) in reachable
 
 
-def check_prints(comments: Sequence[PrintComment], run: BlockRun) -> ErrorInfo | None:
+def check_prints(comments: Sequence[PrintComment], run: BlockRun,
+                 where: Locate = _same) -> ErrorInfo | None:
     """Compare what each print call wrote with its ``#>`` lines. Whitespace may differ where
     the doc wrapped a long line onto several ``#>`` lines."""
     for comment in comments:
@@ -215,6 +229,6 @@ def check_prints(comments: Sequence[PrintComment], run: BlockRun) -> ErrorInfo |
                          if line is not None and comment.start <= line <= comment.end)
         if _wrapped_equal(_lines(comment.expected), _lines(actual)):
             continue
-        return _mismatch(comment.line, f"what print() at line {comment.start} wrote",
-                         comment.expected, actual.rstrip("\n"))
+        return _mismatch(comment.line, f"what print() at line {where(comment.start)} wrote",
+                         comment.expected, actual.rstrip("\n"), where)
     return None

@@ -19,13 +19,14 @@ from docvalidate.backends.base import Backend
 from docvalidate.config import Config
 from docvalidate.engine import (
     Collected,
+    Made,
     check,
     collect,
     file_work,
-    make_backend,
     plan,
     project_root,
 )
+from docvalidate.engine import backend as engine_backend
 from docvalidate.expected_output import flag_value
 from docvalidate.model import ErrorInfo, Outcome, Result, RunReport, Session, SourceFile
 from docvalidate.repair.fixers import known_imports
@@ -94,7 +95,14 @@ def fix(config: Config, paths: tuple[str, ...] = (), *, llm: Fixer | None = None
         update_output: bool = False, max_attempts: int = 3, dry_run: bool = False,
         collected: Collected | None = None) -> FixReport:
     collected = collected or collect(config, paths)
-    made = make_backend(config)
+    # One backend for the check, the repairs and the final check.
+    with engine_backend(config) as made:
+        return _fix(config, paths, collected, made, llm, update_output, max_attempts, dry_run)
+
+
+def _fix(config: Config, paths: tuple[str, ...], collected: Collected, made: Made,
+         llm: Fixer | None, update_output: bool, max_attempts: int, dry_run: bool
+         ) -> FixReport:
     report = check(config, paths, collected=collected, made=made)
     backend = made[0]
     settings = RepairSettings(update_output=update_output, max_attempts=max_attempts,
@@ -248,6 +256,7 @@ def _final_check(config: Config, collected: Collected, first: RunReport,
             return [Outcome(t, Result(t.example.id, "failed", error=error))
                     for t in session.tasks]
 
+    backend.refresh()  # the pages as written, not the copies made before
     per_session = in_parallel(units, one, config.jobs, backend)
     outcomes = [o for o in first.outcomes if o.task.example.path not in again]
     outcomes += [o for found in per_session for o in found]

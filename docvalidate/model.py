@@ -22,6 +22,29 @@ class Directive:
 
 
 @dataclass(frozen=True)
+class LineMap:
+    """Where each line of an example's code comes from: ``lines[i]`` is the (file, line) of
+    code line ``i + 1``. A Markdown fence maps to consecutive lines of its page; a YAML scalar,
+    a docstring or an included snippet maps wherever its lines really are."""
+
+    lines: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def consecutive(cls, path: str, first: int, count: int) -> LineMap:
+        return cls(tuple((path, first + i) for i in range(max(count, 1))))
+
+    def at(self, line: int) -> tuple[str, int]:
+        """The (file, line) of code line ``line`` (1-based). Lines past the end (a repair
+        candidate may be longer than the code it replaces) continue from the last one."""
+        if line < 1:
+            line = 1
+        if line <= len(self.lines):
+            return self.lines[line - 1]
+        path, last = self.lines[-1]
+        return path, last + line - len(self.lines)
+
+
+@dataclass(frozen=True)
 class Example:
     """One code block found in a document, with everything a rewrite needs.
 
@@ -45,6 +68,10 @@ class Example:
     # An interactive (``>>>``) session: decided once, here, by the source (see
     # sources.fences.is_interactive), and used alike by the runner, the guard and the prompts.
     interactive: bool = False
+    # Code line to (file, line): how tracebacks, error lines and output checks, which the
+    # runner computes in the block's own lines, are reported. None: the lines right after
+    # the opening fence (see ``lines``).
+    line_map: LineMap | None = None
 
     @property
     def id(self) -> str:
@@ -53,6 +80,13 @@ class Example:
     @property
     def first_code_line(self) -> int:
         return self.line + 1
+
+    @property
+    def lines(self) -> LineMap:
+        """The line map: the source's, or the lines right after the opening fence."""
+        if self.line_map is not None:
+            return self.line_map
+        return LineMap.consecutive(self.path, self.first_code_line, self.code.count("\n"))
 
 
 @dataclass(frozen=True)
@@ -86,6 +120,19 @@ class ErrorInfo:
     # The last line(s) of the traceback ("ValueError: bad"), as doctest compares them.
     exception_only: str = ""
     diff: str = ""  # OutputMismatch: unified diff of expected vs actual output
+    # The file ``line`` is in, when it is not the example's own (a setup file, an included
+    # snippet). Straight from the worker it is the code's own file name (a block's name).
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Config ``setup``: a Python file run in each session before its first block, in the same
+    interpreter, so that its names are visible to the examples."""
+
+    path: str  # display path, the file name its code runs under
+    code: str
+    timeout: float
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """What a backend runs for an example, and what the run is checked against afterwards.
 
-Sources are laid out so that their line numbers are the lines of the document: tracebacks
-then point into the Markdown file with no mapping.
+Every block runs under a file name of its own (the example's id), in its own lines: what
+comes back (error lines, print records, tracebacks) is in those lines, and the runner maps it
+to files and lines through the example's line map.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from docvalidate.expected_output import (
     parse_print_comments,
     parse_session,
 )
-from docvalidate.model import Task
+from docvalidate.model import Setup, Task
 
 
 @dataclass(frozen=True)
@@ -26,16 +27,20 @@ class Program:
 
 
 def build(task: Task, doctest_flags: int, check_prints: bool = True) -> Program:
-    """The Program of a task; raises ValueError for a malformed interactive session."""
+    """The Program of a task; raises ValueError for a malformed interactive session. Lines
+    of prompts and print comments are lines of the example's code (1-based)."""
     example = task.example
-    padding = "\n" * (example.first_code_line - 1)
     if example.interactive:
-        prompts = parse_session(example.code, example.first_code_line, doctest_flags)
+        prompts = parse_session(example.code, 1, doctest_flags)
         statements = tuple(
             Statement("\n" * (p.line - 1) + p.source, p.line) for p in prompts if not p.skip
         )
-        return Program(Block(padding + example.code, task.timeout, statements), prompts)
-    source = padding + example.code
-    comments = parse_print_comments(source) if check_prints else ()
-    return Program(Block(source, task.timeout, trace_prints=bool(comments)),
+        return Program(Block(example.id, example.code, task.timeout, statements), prompts)
+    comments = parse_print_comments(example.code) if check_prints else ()
+    return Program(Block(example.id, example.code, task.timeout, trace_prints=bool(comments)),
                    print_comments=comments)
+
+
+def setup_block(setup: Setup) -> Block:
+    """The block that runs config ``setup`` before a session's first example."""
+    return Block(setup.path, setup.code, setup.timeout)

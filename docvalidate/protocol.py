@@ -14,7 +14,7 @@ import re
 import secrets
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -64,7 +64,6 @@ class _Session:
         ready = self._exchange(time.monotonic() + STARTUP_TIMEOUT, None, {
             "t": "setup",
             "filename": job.filename,
-            "doc": job.doc,
             "root": settings["root"],
             "max_output": job.max_output,
             "limits": {**_limits(job.limits), "nproc": settings["nproc"]},
@@ -82,6 +81,7 @@ class _Session:
             started = time.monotonic()
             answer = self._exchange(started + block.timeout, index, {
                 "t": "run", "b": index, "n": nonce,
+                "name": block.name,
                 "source": block.source,
                 "trace_prints": block.trace_prints,
                 "statements": None if block.statements is None else [
@@ -146,11 +146,13 @@ class _Session:
     def _timeout(self, block: int) -> BlockRun:
         seconds = self.job.blocks[block].timeout
         stack = self.conn.stack()
+        where = running_line(stack, [b.name for b in self.job.blocks[:block + 1]])
         return BlockRun(block, fatal=True, error=ErrorInfo(
             type="Timeout",
             message=f"the example did not finish within {seconds:g} s (raise the limit with "
             "config 'timeout' or <!-- docvalidate: timeout=N -->)",
-            line=running_line(stack, self.job.filename),
+            line=where[1] if where else None,
+            path=where[0] if where else None,
             traceback=stack,
         ))
 
@@ -214,17 +216,19 @@ def _signal_name(number: int) -> str:
         return str(number)
 
 
-def running_line(stack: str, filename: str) -> int | None:
-    """The innermost line of the document in a faulthandler dump of the main thread (the one
-    running the example; most recent call first)."""
-    marker = f'File "{filename}", line '
+def running_line(stack: str, names: Sequence[str]) -> tuple[str, int] | None:
+    """The innermost line of an example's code in a faulthandler dump of the main thread (the
+    one running the example; most recent call first), as (block name, line of that block)."""
+    markers = [f'File "{name}", line ' for name in names]
     for section in _thread_sections(stack):
         for line in section:
-            at = line.find(marker)
-            if at >= 0:
+            for name, marker in zip(names, markers, strict=True):
+                at = line.find(marker)
+                if at < 0:
+                    continue
                 digits = line[at + len(marker):].split(" ", 1)[0]
                 if digits.isdigit():
-                    return int(digits)
+                    return name, int(digits)
     return None
 
 
@@ -276,9 +280,10 @@ def _count(value: object) -> int:
 def _error(data: dict[str, Any] | None) -> ErrorInfo | None:
     if data is None:
         return None
-    line = data["line"]
+    line, where = data["line"], data["file"]
     return ErrorInfo(type=_text(data["type"]), message=_text(data["message"]),
                      line=None if line is None else _count(line),
+                     path=None if where is None else _text(where),
                      traceback=_text(data["traceback"]),
                      mro=tuple(_text(name) for name in data["mro"]),
                      exception_only=_text(data["exception_only"]))

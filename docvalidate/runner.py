@@ -14,8 +14,9 @@ from typing import TypeVar
 
 from docvalidate.backends.base import Backend, BlockRun, Job
 from docvalidate.expected_output import check_prints, check_session
-from docvalidate.model import ErrorInfo, Outcome, Result, Session, SourceFile, Task
-from docvalidate.program import Program, build
+from docvalidate.locations import Places
+from docvalidate.model import ErrorInfo, LineMap, Outcome, Result, Session, Setup, SourceFile, Task
+from docvalidate.program import Program, build, setup_block
 from docvalidate.protocol import run_job
 
 Progress = Callable[[Outcome], None]
@@ -28,6 +29,7 @@ class FileWork:
     source: SourceFile
     sessions: tuple[Session, ...]
     root: Path
+    setup: Setup | None = None  # config ``setup``: run first in each session
 
 
 def run_all(
@@ -55,9 +57,10 @@ def run_all(
 
 def in_parallel(items: Sequence[T], work: Callable[[T], list[R]], jobs: int,
                 backend: Backend) -> list[list[R]]:
-    """``work`` on every item, ``jobs`` at a time, results in item order; the backend is
-    closed at the end. On Ctrl-C (or any failure of ours) the running interpreters are
-    stopped at once instead of waiting for every item, then the exception goes through."""
+    """``work`` on every item, ``jobs`` at a time, results in item order. On Ctrl-C (or any
+    failure of ours) the running interpreters are stopped at once instead of waiting for
+    every item, then the exception goes through; the backend stays usable (its owner, the
+    engine, closes it)."""
     pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(items))))
     try:
         futures = [pool.submit(work, item) for item in items]
@@ -67,7 +70,6 @@ def in_parallel(items: Sequence[T], work: Callable[[T], list[R]], jobs: int,
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        backend.close()
 
 
 def run_session(
@@ -78,7 +80,7 @@ def run_session(
     progress: Progress | None = None,
     doctest_flags: int = 0,
 ) -> list[Outcome]:
-    """Run one session's tasks in order in one interpreter."""
+    """Run one session's tasks in order in one interpreter (after config ``setup``)."""
     outcomes: list[Outcome] = []
 
     def done(task: Task, result: Result) -> None:
@@ -104,19 +106,35 @@ def run_session(
     if not tasks:
         return outcomes
 
+    blocks = tuple(p.block for p in programs)
+    maps = {task.example.id: task.example.lines for task in tasks}
+    setup = work.setup
+    if setup is not None:
+        blocks = (setup_block(setup), *blocks)
+        maps[setup.path] = LineMap.consecutive(setup.path, 1, setup.code.count("\n"))
+    places = Places(maps)
     job = Job(
         filename=work.source.path,
-        doc=work.source.text,
         root=work.root,
-        blocks=tuple(p.block for p in programs),
+        blocks=blocks,
         max_output=max_output,
         limits=backend.limits,
     )
+    offset = 0 if setup is None else 1
     finished = 0
     for run in run_job(backend, job):
-        task = tasks[run.block]
-        done(task, _expected_failure(task, _judge(task, programs[run.block], run), run.fatal))
-        finished = run.block + 1
+        if run.block < offset:  # the setup
+            if run.error is None and not run.fatal:
+                continue
+            assert setup is not None
+            error = _setup_failed(setup, run, places)
+            for task in tasks:
+                done(task, _failed(task, error))
+            return outcomes
+        task = tasks[run.block - offset]
+        result = _judge(task, programs[run.block - offset], run, places)
+        done(task, _expected_failure(task, result, run.fatal))
+        finished = run.block - offset + 1
         if run.fatal:
             for later in tasks[finished:]:
                 done(later, Result(later.example.id, "skipped",
@@ -126,6 +144,14 @@ def run_session(
     for task in tasks[finished:]:  # a backend must not end early without saying why
         done(task, _failed(task, ErrorInfo("WorkerError", "the backend returned no result")))
     return outcomes
+
+
+def _setup_failed(setup: Setup, run: BlockRun, places: Places) -> ErrorInfo:
+    """The error every example of a session fails with when config ``setup`` failed: the
+    setup's own, at its line of the setup file."""
+    assert run.error is not None
+    error = places.error(run.error, places.maps[setup.path], "")
+    return replace(error, message=f"the setup file {setup.path} failed: {error.message}")
 
 
 def _settled(task: Task) -> Result | None:
@@ -180,19 +206,23 @@ def _expected_failure(task: Task, result: Result, fatal: bool = False) -> Result
         task.example.line))
 
 
-def _judge(task: Task, program: Program, run: BlockRun) -> Result:
-    fields = dict(duration=run.duration, stdout=run.stdout, stderr=run.stderr,
+def _judge(task: Task, program: Program, run: BlockRun, places: Places) -> Result:
+    own = task.example.lines
+    path = task.example.path
+
+    def where(line: int) -> int:
+        return own.at(line)[1]
+
+    fields = dict(duration=run.duration, stdout=run.stdout, stderr=places.text(run.stderr),
                   stdout_dropped=run.stdout_dropped, stderr_dropped=run.stderr_dropped,
                   prints=run.prints,
                   outputs=tuple((st.output, st.error.exception_only if st.error else None)
                                 for st in run.statements))
-    error = run.error
-    if error is not None and error.line is None:
-        error = replace(error, line=task.example.first_code_line)
+    error = None if run.error is None else places.error(run.error, own, path)
     if program.prompts is not None and not run.fatal and error is None:
-        error = check_session(program.prompts, run.statements)
+        error = check_session(program.prompts, run.statements, where)
         if error is not None:
-            return _failed(task, error, **fields)
+            return _failed(task, places.error(error, own, path), **fields)
         return Result(task.example.id, "passed", **fields)  # type: ignore[arg-type]
     if task.raises and not run.fatal:
         if error is None:
@@ -207,7 +237,9 @@ def _judge(task: Task, program: Program, run: BlockRun) -> Result:
         return _failed(task, replace(error, message=f"{error.message} (expected "
                                      f"{task.raises})"), **fields)
     if error is None and program.print_comments:
-        error = check_prints(program.print_comments, run)
+        error = check_prints(program.print_comments, run, where)
+        if error is not None:
+            error = places.error(error, own, path)
     if error is not None:
         return _failed(task, error, **fields)
     return Result(task.example.id, "passed", **fields)  # type: ignore[arg-type]

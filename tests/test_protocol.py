@@ -176,8 +176,8 @@ def test_running_line_prefers_the_main_thread():
             "Current thread 0x00007f02 (most recent call first):\n"
             '  File "a.md", line 12 in <module>\n'
             '  File "/x/docvalidate/backends/worker.py", line 200 in _run\n')
-    assert running_line(dump, "a.md") == 12
-    assert running_line("garbage", "a.md") is None
+    assert running_line(dump, ["a.md"]) == ("a.md", 12)
+    assert running_line("garbage", ["a.md"]) is None
 
 
 @both
@@ -209,7 +209,7 @@ def test_a_stopped_worker_does_not_hang_docvalidate(isolation: str, isolate, wri
     first, second = run_examples(check_json, "a.md")
     assert first["status"] == "passed", first["error"]
     assert second["status"] == "failed" and second["error"]["type"] == "Timeout"
-    assert time.monotonic() - started < 30
+    assert time.monotonic() - started < 120  # not for ever (the block limit is 2 s)
 
 
 @both

@@ -401,3 +401,87 @@ def test_an_expected_failure_may_not_end_the_session(ending: str, write, check_j
     assert code == 1
     assert first["status"] == "failed" and "must not end the session" in first["reason"]
     assert second["status"] == "skipped"
+
+
+def test_one_event_loop_per_session(write, check_json):
+    # As in Jupyter: a task started in one block is still alive, and runs, in the next.
+    first = ("import asyncio\nticks = []\n\nasync def tick():\n    for i in range(3):\n"
+             "        ticks.append(i)\n        await asyncio.sleep(0)\n\n"
+             "task = asyncio.create_task(tick())\nawait asyncio.sleep(0)")
+    second = ("await task\nassert ticks == [0, 1, 2], ticks\n"
+              "assert asyncio.get_event_loop() is task.get_loop()")
+    third = "async def later():\n    return len(ticks)\n\nassert asyncio.run(later()) == 3"
+    fourth = "await asyncio.sleep(0)\nassert not task.cancelled()"
+    write("a.md", block(first) + block(second) + block(third) + block(fourth))
+    code, report = check_json("a.md")
+    assert [e["status"] for e in report["examples"]] == ["passed"] * 4, report
+    assert code == 0
+
+
+def test_blocks_of_other_sessions_get_their_own_loop(write, check_json):
+    write("a.md", block("import asyncio\nloop_id = id(asyncio.get_running_loop())\n"
+                        "await asyncio.sleep(0)")
+          + block("import asyncio\nprint(loop_id)", "isolated"))
+    _, report = check_json("a.md")
+    assert report["examples"][1]["error"]["type"] == "NameError"
+
+
+def test_cancel_stops_what_runs_and_the_backend_stays_usable(write, project):
+    # A long-lived owner (the `mkdocs serve` plugin) cancels a run and keeps its backend.
+    import threading
+
+    from docvalidate.config import load_config
+    from docvalidate.engine import backend, check
+
+    write("slow.md", block("import time\ntime.sleep(60)"))
+    write("ok.md", block("x = 1\nprint(x)"))
+    config = load_config(start=project)
+    with backend(config) as made:
+        timer = threading.Timer(2.0, made[0].cancel)
+        timer.start()
+        try:
+            stopped = check(config, ("slow.md",), made=made)
+        finally:
+            timer.cancel()
+        (outcome,) = stopped.outcomes
+        assert outcome.result.error is not None
+        assert outcome.result.error.type == "Cancelled"
+        again = check(config, ("ok.md",), made=made)
+        assert [o.result.status for o in again.outcomes] == ["passed"]
+        assert again.outcomes[0].result.stdout == "1\n"
+
+
+def test_fix_runs_check_repairs_and_final_check_through_one_backend(write, project,
+                                                                     monkeypatch):
+    from docvalidate import engine
+    from docvalidate.config import load_config
+    from docvalidate.fixing import fix
+
+    made: list[object] = []
+    real = engine.make_backend
+
+    def counted(config):
+        made.append(config)
+        return real(config)
+
+    monkeypatch.setattr(engine, "make_backend", counted)
+    write("a.md", block("print(1 + 1)\n#> 3"))
+    report = fix(load_config(start=project), ("a.md",), update_output=True)
+    assert report.repairs and report.repairs[0].status == "fixed"
+    assert report.final.count("passed") == 1
+    assert len(made) == 1
+
+
+def test_a_kept_backend_sees_the_project_as_it_is_now(write, project):
+    # `mkdocs serve`: the same backend across rebuilds, the project edited in between.
+    from docvalidate.config import load_config
+    from docvalidate.engine import backend, check
+
+    write("data.txt", "one")
+    write("a.md", block("print(open('data.txt').read())"))
+    config = load_config(start=project)
+    with backend(config) as made:
+        first = check(config, ("a.md",), made=made)
+        write("data.txt", "two")
+        second = check(config, ("a.md",), made=made)
+    assert [o.result.stdout for o in (*first.outcomes, *second.outcomes)] == ["one\n", "two\n"]

@@ -32,16 +32,21 @@ class Statement:
     """One statement of an interactive session, run in "single" mode so that the value of an
     expression is displayed, as at the ``>>>`` prompt."""
 
-    source: str  # padded so that its line numbers are lines of the document
-    line: int
+    source: str  # padded so that its line numbers are lines of the block
+    line: int  # the block's line of its first line
 
 
 @dataclass(frozen=True)
 class Block:
     """What to run for one example: its whole source, or (interactive sessions) its
-    statements one by one, each with its own output."""
+    statements one by one, each with its own output.
 
-    source: str  # padded so that its line numbers are lines of the document
+    Each block runs under a file name of its own, so tracebacks, error lines and print
+    records come back in the block's own lines; the runner maps them to files and lines
+    through the example's line map."""
+
+    name: str  # the code's file name, unique in its session
+    source: str
     timeout: float
     statements: tuple[Statement, ...] | None = None
     trace_prints: bool = False  # record what each print() call wrote, and from which line
@@ -52,8 +57,7 @@ class Job:
     """One session: blocks run in order in one fresh interpreter and namespace, in a fresh
     working directory that holds the session's own copy of the project."""
 
-    filename: str  # the document's display path, used as the code's file name
-    doc: str  # the document's text, so tracebacks can show its lines
+    filename: str  # the document's display path: the examples' ``__file__``
     root: Path  # the project root: copied for the session, and on sys.path
     blocks: tuple[Block, ...]
     max_output: int
@@ -138,16 +142,19 @@ class Backend(Protocol):
         and removes the session's files."""
         ...
 
-    @property
-    def cancelled(self) -> bool:
-        """Whether :meth:`cancel` was called: running sessions stop at once."""
+    def cancel(self) -> None:
+        """Stop every job running now as soon as possible (the user pressed Ctrl-C, or CI sent
+        SIGTERM). Jobs started afterwards run normally: a long-lived owner (``mkdocs serve``)
+        keeps using the backend."""
         ...
 
-    def cancel(self) -> None:
-        """Stop every running job as soon as possible (the user pressed Ctrl-C, or CI sent
-        SIGTERM)."""
+    def refresh(self) -> None:
+        """The project's files may have changed since the last job: whatever the backend
+        keeps of them (a survey, copies, an upload) is looked at again. The engine calls it
+        before each run."""
         ...
 
     def close(self) -> None:
-        """Release what the backend holds once every job has finished."""
+        """Release what the backend holds once every job has finished. The engine calls it
+        when the ``with engine.backend(config)`` block that made the backend ends."""
         ...

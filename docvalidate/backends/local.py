@@ -70,7 +70,9 @@ class LocalBackend:
     # Run the interpreter from a read-only view the sessions' user can read (view.py): as root
     # without the sandbox, for an interpreter under /root.
     view: bool = False
-    _cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
+    # Set by cancel() for the sessions running then; sessions started later get a new one,
+    # so a cancelled run leaves the backend usable (a `mkdocs serve` rebuild after Ctrl-C).
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def __post_init__(self) -> None:
         _not_dumpable()
@@ -84,12 +86,24 @@ class LocalBackend:
         # Unchanged copies of a project, by project root and owner, ready for a session.
         self._copies: dict[tuple[Path, int], list[tuple[Path, Snapshot]]] = {}
 
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
-
     def cancel(self) -> None:
-        self._cancelled.set()
+        with self._lock:
+            stop, self._stop = self._stop, threading.Event()
+        stop.set()
+
+    def _stop_event(self) -> threading.Event:
+        with self._lock:
+            return self._stop
+
+    def refresh(self) -> None:
+        """The project's files may have changed (fix wrote a page, `mkdocs serve` saw an
+        edit): look at them again, and drop the copies made from what they were."""
+        with self._lock:
+            self._surveys.clear()
+            copies = [copy for pool in self._copies.values() for copy, _ in pool]
+            self._copies.clear()
+        for copy in copies:
+            shutil.rmtree(copy, ignore_errors=True)
 
     def close(self) -> None:
         self._cgroups.close()
@@ -122,17 +136,19 @@ class LocalBackend:
 
     @contextlib.contextmanager
     def connect(self, job: Job) -> Iterator[_Connection]:
+        stop = self._stop_event()  # taken first: a cancel while the session starts stops it
         identity = self._identities.acquire()
         folder = self._folder.session()
         try:
-            with self._started(job, identity, folder) as conn:
+            with self._started(job, identity, folder, stop) as conn:
                 yield conn
         finally:
             shutil.rmtree(folder, ignore_errors=True)
             self._identities.release(identity)
 
     @contextlib.contextmanager
-    def _started(self, job: Job, identity: Identity, folder: Path) -> Iterator[_Connection]:
+    def _started(self, job: Job, identity: Identity, folder: Path, stop: threading.Event
+                 ) -> Iterator[_Connection]:
         home = folder / "home"
         home.mkdir()
         owner = (identity.uid, identity.gid) if identity.switch else None
@@ -215,7 +231,7 @@ class LocalBackend:
             if filter_read is not None:
                 os.close(filter_read)
         conn = _Connection(self, proc, parent_end, diag_read, job, settings,
-                           sandboxed=bool(self.bwrap))
+                           sandboxed=bool(self.bwrap), stop=stop)
         try:
             if snapshot is None:
                 # Copied while the interpreter starts: the worker waits for its setup, sent
@@ -294,8 +310,9 @@ def _pipe_with(data: bytes) -> int:
 class _Connection:
     def __init__(self, backend: LocalBackend, proc: subprocess.Popen[bytes],
                  sock: socket.socket, diag: int, job: Job, settings: dict[str, Any],
-                 sandboxed: bool) -> None:
+                 sandboxed: bool, stop: threading.Event) -> None:
         self.backend, self.proc, self.sock, self.diag = backend, proc, sock, diag
+        self.stop = stop  # set when the backend is cancelled while this session runs
         self.settings = settings
         self.sandboxed = sandboxed
         self.limit = max_frame(job.max_output)
@@ -313,7 +330,7 @@ class _Connection:
         # SIGSTOP) must not hang docvalidate on a full socket buffer.
         view = memoryview(frame)
         while view:
-            if self.backend.cancelled:
+            if self.stop.is_set():
                 return Received("cancelled")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -339,7 +356,7 @@ class _Connection:
             self.scanned = len(self.buffer)
             if len(self.buffer) > self.limit:
                 return Received("forged", detail=f"an answer over {self.limit} bytes")
-            if self.backend.cancelled:
+            if self.stop.is_set():
                 return Received("cancelled")
             remaining = deadline - time.monotonic()
             if remaining <= 0:

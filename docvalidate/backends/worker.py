@@ -249,8 +249,13 @@ def _flush():
             pass
 
 
-def _doc_lines(text):
-    return [line + "\n" for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+def _show_sources(sources):
+    """The blocks' lines, for tracebacks, under their file names. Only when a traceback is
+    made: linecache imports tokenize and re, a cost every session would pay otherwise."""
+    linecache = _stdlib("linecache")
+    for name, source in sources.items():
+        lines = [line + "\n" for line in source.split("\n")]
+        linecache.cache[name] = (len(source), None, lines, name)
 
 
 def _cut(text, size, keep_end=False):
@@ -293,27 +298,28 @@ def _stdlib(name):
     return module
 
 
-def _describe(exc, filename, doc_text):
-    linecache = _stdlib("linecache")
+def _describe(exc, names):
+    """What went wrong, for docvalidate: the innermost line of an example's code (as the file
+    name of its block and a line of that block) and the traceback. ``names``: the session's
+    blocks so far, their sources by file name."""
     traceback = _stdlib("traceback")
+    _show_sources(names)
 
-    lines = _doc_lines(doc_text)
-    linecache.cache[filename] = (len(doc_text), None, lines, filename)
     tb = exc.__traceback__
     while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) == _THIS:
         tb = tb.tb_next
-    line = None
+    line = where = None
     walk = tb
     while walk is not None:
-        if walk.tb_frame.f_code.co_filename == filename:
-            line = walk.tb_lineno
+        if walk.tb_frame.f_code.co_filename in names:
+            line, where = walk.tb_lineno, walk.tb_frame.f_code.co_filename
         walk = walk.tb_next
     try:
         message = str(exc)
     except BaseException:  # an exception whose __str__ fails still failed the example
         message = "<%s: str() failed>" % type(exc).__name__
-    if isinstance(exc, SyntaxError) and exc.filename == filename:
-        line = exc.lineno
+    if isinstance(exc, SyntaxError) and exc.filename in names:
+        line, where = exc.lineno, exc.filename
         message = str(exc.msg)
     try:
         text = "".join(traceback.format_exception(type(exc), exc, tb))
@@ -323,27 +329,43 @@ def _describe(exc, filename, doc_text):
     mro = ["%s.%s" % (c.__module__, c.__qualname__) for c in type(exc).__mro__][:_MRO]
     return {"type": type(exc).__name__, "message": _cut(message, _DETAIL),
             "line": line if isinstance(line, int) else None,
+            "file": where if isinstance(where, str) else None,
             "traceback": _cut(text, _TRACEBACK, keep_end=True),
             "mro": mro, "exception_only": _cut(only, _DETAIL)}
+
+
+_LOOP = None  # the session's event loop, made by its first block that awaits
+
+
+def _session_loop():
+    """One event loop per session, as in Jupyter: a task one block starts with
+    ``asyncio.create_task`` is still alive, and runs, while later blocks await."""
+    global _LOOP
+    asyncio = _stdlib("asyncio")
+    if _LOOP is None or _LOOP.is_closed():  # an example may close it
+        _LOOP = asyncio.new_event_loop()
+    # asyncio.run() in an example clears the current loop when it ends: set it every time.
+    asyncio.set_event_loop(_LOOP)
+    return _LOOP
 
 
 def _run(source, filename, namespace, mode="exec"):
     code = _compile(source, filename, mode, flags=_TOP_LEVEL_AWAIT, dont_inherit=True)
     if code.co_flags & _CO_COROUTINE:
-        _stdlib("asyncio").run(_eval(code, namespace))
+        _session_loop().run_until_complete(_eval(code, namespace))
     else:
         _exec(code, namespace)
 
 
-def _guarded(run, filename, doc_text):
+def _guarded(run, names):
     """Run ``run()``; the example's failure, whatever it is, as a description (or None)."""
     try:
         run()
     except SystemExit as exc:
         if exc.code not in (None, 0):
-            return _describe(exc, filename, doc_text)
+            return _describe(exc, names)
     except BaseException as exc:
-        return _describe(exc, filename, doc_text)
+        return _describe(exc, names)
     return None
 
 
@@ -461,7 +483,7 @@ def _limit(limits):
 
 
 def _session(channel, job, diagnostics):
-    filename, doc_text, cap = job["filename"], job["doc"], job["max_output"]
+    filename, cap = job["filename"], job["max_output"]
     # Running a script puts its folder first on sys.path: our own modules must never shadow the
     # user's (a project with a `base.py`), so that entry goes and the project root comes first.
     if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(_THIS):
@@ -473,6 +495,7 @@ def _session(channel, job, diagnostics):
     module.__file__ = filename
     sys.modules["__main__"] = module
     namespace = module.__dict__
+    names = {}  # the session's blocks so far: their sources by file name
     channel.send({"t": "ready"})
     while True:
         block = channel.receive()
@@ -485,21 +508,23 @@ def _session(channel, job, diagnostics):
         os.dup2(err_fd, 2)
         prints, statements = [], []
         budget = _Budget(cap)
+        name = block["name"]
+        names[name] = block["source"]
         real_print = None
         if block["trace_prints"]:
-            real_print, builtins.print = _tracing_print(filename, prints, budget)
+            real_print, builtins.print = _tracing_print(name, prints, budget)
         error = None
         if block["statements"] is None:
-            error = _guarded(lambda src=block["source"]: _run(src, filename, namespace),
-                             filename, doc_text)
+            error = _guarded(lambda src=block["source"], n=name: _run(src, n, namespace),
+                             names)
         else:
             # An interactive session: every statement runs, as doctest does, and what each
             # one printed is the part of the captured stdout it added.
             for statement in block["statements"]:
                 before = _stdout_size(out_fd)
                 failure = _guarded(
-                    lambda st=statement: _run(st["source"], filename, namespace, "single"),
-                    filename, doc_text)
+                    lambda st=statement, n=name: _run(st["source"], n, namespace, "single"),
+                    names)
                 after = _stdout_size(out_fd)
                 output = os.pread(out_fd, max(0, min(after - before, cap)), before)
                 kept = budget.take(output.decode("utf-8", "replace"))

@@ -84,26 +84,25 @@ def fix_output(example: Example, result: Result, doctest_flags: int) -> str | No
     the failure is not an output mismatch."""
     if result.error is None or result.error.type != "OutputMismatch":
         return None
+    # Positions are lines of the code (1-based), as the run reports them.
     lines = example.code.split("\n")
-    first = example.first_code_line
     if example.interactive:
-        prompts = [p for p in parse_session(example.code, first, doctest_flags) if not p.skip]
+        prompts = [p for p in parse_session(example.code, 1, doctest_flags) if not p.skip]
         for prompt, (output, exception) in reversed(list(zip(prompts, result.outputs,
                                                               strict=False))):
-            at = prompt.want_line - first
+            at = prompt.want_line - 1
             count = prompt.want.count("\n")
-            source_line = lines[prompt.line - first]
+            source_line = lines[prompt.line - 1]
             indent = source_line[: len(source_line) - len(source_line.lstrip())]
             text = f"{_TRACEBACK_HEADER}\n    ...\n{exception}" if exception else output
             new = text.rstrip("\n").split("\n") if text.strip() else []
             lines[at:at + count] = [indent + (line or "<BLANKLINE>") for line in new]
         return "\n".join(lines)
-    source = "\n" * (first - 1) + example.code
-    comments = parse_print_comments(source)
+    comments = parse_print_comments(example.code)
     for comment in reversed(comments):
         printed = "".join(text for line, text in result.prints
                           if line is not None and comment.start <= line <= comment.end)
-        at = comment.line - first
+        at = comment.line - 1
         count = comment.expected.count("\n") + 1
         marker = lines[at]
         indent = marker[: len(marker) - len(marker.lstrip())]

@@ -13,6 +13,8 @@ def _error(error: ErrorInfo | None) -> dict[str, Any] | None:
         return None
     entry: dict[str, Any] = {"type": error.type, "message": error.message,
                              "line": error.line, "traceback": error.traceback}
+    if error.path is not None:  # the line is in another file (a setup file, a snippet)
+        entry["path"] = error.path
     if error.diff:
         entry["diff"] = error.diff
     return entry

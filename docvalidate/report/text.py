@@ -22,8 +22,11 @@ def _failure(console: Console, outcome: Outcome, doc_lines: list[str]) -> None:
     console.print()
     header = Text()
     header.append("FAILED ", style="bold red")
-    header.append(f"{printable(ex.path, multiline=False)}:{where}", style="bold")
-    if where != ex.line:
+    header.append(f"{printable(error.path or ex.path, multiline=False)}:{where}", style="bold")
+    if error.path is not None:  # the line is in another file: a setup file, a snippet
+        header.append(f" (example at {printable(ex.id, multiline=False)})", style="dim")
+        doc_lines = []
+    elif where != ex.line:
         header.append(f" (example at line {ex.line})", style="dim")
     console.print(header, soft_wrap=True)
     first, last = min(ex.line, where), ex.end_line
