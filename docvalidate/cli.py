@@ -56,6 +56,11 @@ def _selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def _config(config_file: Path | None, strict: bool = False, **overrides: Any) -> Config:
     config = load_config(config_file, strict=strict)
     values = {k: v for k, v in overrides.items() if v not in (None, ())}
+    python = values.get("python")
+    if isinstance(python, str) and (os.sep in python or (os.altsep and os.altsep in python)):
+        # A path typed on the command line is relative to where it is typed; only the config
+        # file's own values are relative to the config file.
+        values["python"] = os.path.join(os.getcwd(), python)
     if "exclude" in values:
         values["exclude"] = (*config.exclude, *values["exclude"])
     return merge(config, values, where="command line")
@@ -81,8 +86,11 @@ def _text_console(output: Path | None) -> Iterator[Console]:
         stream = open(output, "w", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
     except OSError as exc:
         raise UsageError(f"cannot write report to {output}: {exc.strerror}") from None
-    with stream:
-        yield Console(file=stream, no_color=True, width=100)
+    try:
+        with stream:
+            yield Console(file=stream, no_color=True, width=100)
+    except OSError as exc:  # a full disk, a quota: found while writing, or on closing
+        raise UsageError(f"cannot write report to {output}: {exc.strerror}") from None
 
 
 @contextmanager

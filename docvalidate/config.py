@@ -13,12 +13,25 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from docvalidate.errors import ConfigError
 
 SESSIONS = ("page", "block")
 MAX_TIMEOUT = 86400  # seconds: a day; a block's time limit is never more
 MAX_OUTPUT = 16 * 1024 * 1024  # bytes captured per stream: bounds docvalidate's own memory
+# The largest value of each limit. Each must fit what enforces it (setrlimit takes a C long,
+# once MiB are bytes; pids.max and RLIMIT_NOFILE have their own ceilings), or every session
+# would fail to start; beyond these a limit no longer limits anything anyway.
+MAX_LIMITS = {
+    "limit_cpu_seconds": 7 * 86400,  # a week of CPU time
+    "limit_memory_mb": 64 * 1024 * 1024,  # 64 TiB of address space
+    "limit_processes": 4194304,  # the kernel's largest pid_max
+    "limit_file_size_mb": 64 * 1024 * 1024,  # 64 TiB
+    "limit_open_files": 1048576,  # the kernel's default nr_open
+}
+MAX_LLM_RETRIES = 100
+MAX_LLM_CONCURRENCY = 256
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ISOLATION = ("sandbox", "process")
 DIALECTS = ("auto", "commonmark", "mkdocs")
@@ -209,9 +222,52 @@ def _check_llm(value: Any, where: str) -> dict[str, Any]:
         if key not in LLM_KEYS:
             raise ConfigError(f"{where}: unknown key 'llm.{key}' (known: "
                               f"{', '.join(LLM_KEYS)})")
-        if isinstance(item, bool) or not isinstance(item, LLM_KEYS[key]):
-            raise ConfigError(f"{where}: llm.{key} = {item!r} is invalid")
+        expected = _llm_value_problem(key, item)
+        if expected is not None:
+            raise ConfigError(f"{where}: llm.{key} = {item!r} is invalid: expected {expected}")
     return dict(value)
+
+
+def _llm_value_problem(key: str, item: Any) -> str | None:
+    """What ``llm.KEY`` should be, when ``item`` is not that; None when it is fine. Checked
+    here, before the openai SDK sees a value (it would raise deep inside a request)."""
+    def whole(low: int, high: int | None) -> bool:
+        return (isinstance(item, int) and not isinstance(item, bool) and item >= low
+                and (high is None or item <= high))
+
+    if key == "model":
+        ok = isinstance(item, str) and item.strip() != "" and item.isprintable()
+        return None if ok else "a model name (a non-empty string)"
+    if key == "base_url":
+        ok = isinstance(item, str) and _http_url(item)
+        return None if ok else "an http:// or https:// URL, such as http://localhost:11434/v1"
+    if key == "templates":
+        ok = isinstance(item, str) and item != "" and "\0" not in item
+        return None if ok else "a folder (a path relative to the config file)"
+    if key == "max_tokens_total":
+        return None if whole(1, None) else "a whole number of tokens, at least 1"
+    if key == "max_retries":
+        ok = whole(0, MAX_LLM_RETRIES)
+        return None if ok else f"a whole number from 0 to {MAX_LLM_RETRIES}"
+    if key == "concurrency":
+        ok = whole(1, MAX_LLM_CONCURRENCY)
+        return None if ok else f"a whole number from 1 to {MAX_LLM_CONCURRENCY}"
+    if key == "timeout":
+        ok = (isinstance(item, int | float) and not isinstance(item, bool)
+              and math.isfinite(item) and 0 < item <= MAX_TIMEOUT)
+        return None if ok else f"a number of seconds greater than 0, at most {MAX_TIMEOUT}"
+    raise AssertionError(key)  # pragma: no cover - LLM_KEYS and this are kept in step
+
+
+def _http_url(text: str) -> bool:
+    if not text.isprintable() or " " in text:
+        return False
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _check(key: str, value: Any, where: str) -> Any:
@@ -264,6 +320,8 @@ def _check(key: str, value: Any, where: str) -> Any:
             raise bad("a whole number of at least 1")
         if key == "max_output" and value > MAX_OUTPUT:
             raise bad(f"at most {MAX_OUTPUT} bytes")
+        if key in MAX_LIMITS and value > MAX_LIMITS[key]:
+            raise bad(f"a whole number from 1 to {MAX_LIMITS[key]}")
         return value
     if key == "env":
         if not isinstance(value, dict) or not all(

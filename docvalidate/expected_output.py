@@ -159,7 +159,7 @@ def check_session(prompts: Sequence[Prompt], runs: Sequence[StatementRun],
     if len(failures) > 1:
         more = len(failures) - 1
         return ErrorInfo(first.type, f"{first.message} (and {more} more "
-                         f"failure{'s' * (more > 1)} in this session)", first.line,
+                         f"failure{'s' * (more > 1)} in this example)", first.line,
                          first.traceback, first.mro, first.exception_only, first.diff)
     return first
 

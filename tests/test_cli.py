@@ -329,3 +329,37 @@ def test_fix_writes_its_text_report_to_output(write, tmp_path):
     assert result.exit_code == 0
     assert "after fixing: 1 passed, 0 failed" in target.read_text()
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["check", "list", "fix"])
+def test_a_text_report_that_cannot_be_written_is_one_line(command: str, write):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full, where every write fails (ENOSPC)")
+    write("a.md", OK)
+    result = invoke(command, "--output", "/dev/full", "a.md")
+    assert result.exit_code == 2
+    errors = [ln for ln in result.stderr.splitlines() if not ln.startswith("docvalidate: warn")]
+    assert errors == ["docvalidate: error: cannot write report to /dev/full: No space left on "
+                      "device"]
+
+
+def test_a_relative_python_option_is_relative_to_the_current_folder(project: Path, write,
+                                                                   monkeypatch):
+    write("docvalidate.toml", "timeout = 20\n")  # a config file, in the folder above
+    write("sub/a.md", "```python\nimport sys\nprint(sys.executable)\n```\n")
+    for folder in (project / "sub" / "venv" / "bin", project / "tools"):
+        folder.mkdir(parents=True)
+        (folder / "python").symlink_to(sys.executable)
+    monkeypatch.chdir(project / "sub")
+    result = invoke("check", "--python", "./venv/bin/python", "a.md")
+    assert result.exit_code == 0, result.output
+    result = invoke("check", "--python", "venv/bin/python", "a.md")
+    assert result.exit_code == 0, result.output
+    # Not found where it is typed: the error names the path as typed, from here.
+    result = invoke("check", "--python", "./tools/python", "a.md")
+    assert result.exit_code == 2
+    assert f"{project / 'sub'}/./tools/python" in result.stderr
+    # In the config file, a relative path stays relative to the config file's folder.
+    write("docvalidate.toml", 'python = "./tools/python"\n')
+    result = invoke("check", "a.md")
+    assert result.exit_code == 0, result.output

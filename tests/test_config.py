@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 import pytest
+from conftest import ISOLATIONS, invoke
 
-from docvalidate.config import Config, find_config_file, load_config, merge
+from docvalidate.config import MAX_LIMITS, Config, find_config_file, load_config, merge
 from docvalidate.discover import find_files, is_excluded
 from docvalidate.engine import project_root, search_paths
 from docvalidate.errors import ConfigError
@@ -156,3 +157,25 @@ def test_a_timeout_directive_is_capped(write, check_json):
     _, report = check_json("a.md")
     (ex,) = report["examples"]
     assert ex["error"]["type"] == "DirectiveError" and "at most 86400" in ex["error"]["message"]
+
+
+@pytest.mark.parametrize("key", ["limit_cpu_seconds", "limit_memory_mb", "limit_processes",
+                                 "limit_file_size_mb", "limit_open_files"])
+def test_a_limit_beyond_its_maximum_is_one_config_error(key: str, write):
+    write("docvalidate.toml", f"{key} = {10**20}\n")
+    write("a.md", "```python\nprint(1)\n```\n")
+    result = invoke("check", "a.md")
+    assert result.exit_code == 2
+    (said,) = result.stderr.splitlines()
+    assert said.endswith(f"{key} = {10**20} is invalid: expected a whole number from 1 to "
+                         f"{MAX_LIMITS[key]}")
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_every_limit_at_its_maximum_still_runs_examples(isolation: str, isolate, write,
+                                                        check_json):
+    isolate(isolation, *(f"{key} = {value}" for key, value in MAX_LIMITS.items()))
+    write("a.md", "```python\nprint(sum(range(10)))\n#> 45\n```\n")
+    code, report = check_json("a.md")
+    (ex,) = report["examples"]
+    assert code == 0 and ex["status"] == "passed", ex["error"]

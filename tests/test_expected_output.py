@@ -74,7 +74,7 @@ def test_session_unexpected_exception_is_the_error():
     error = check_session(prompts, [StatementRun("", boom), StatementRun("2\n")])
     assert error is not None
     assert error.type == "ZeroDivisionError"
-    assert "1 more failure" in error.message
+    assert "(and 1 more failure in this example)" in error.message
 
 
 def test_print_comments_found_under_calls():
@@ -154,3 +154,14 @@ def test_check_prints_is_bounded_on_hostile_comments():
     error = check_prints(comments, _run((1, "A" * 50 + "\n")))
     assert error is not None and error.type == "OutputMismatch"
     assert time.process_time() - started < 20  # a hang guard, not a speed target
+
+
+def test_more_failures_of_one_block_are_not_called_a_session(write):
+    from conftest import invoke
+
+    write("a.md", "```pycon\n>>> 1 + 1\n3\n>>> 2 + 2\n5\n>>> 3 + 3\n7\n```\n")
+    result = invoke("check", "a.md")
+    assert result.exit_code == 1
+    # A session is a namespace shared by blocks; these are failures of one block.
+    assert "(and 2 more failures in this example)" in result.stdout
+    assert "session" not in result.stdout

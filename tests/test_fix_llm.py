@@ -227,3 +227,39 @@ def test_a_repair_that_breaks_a_later_block_is_rejected(
         assert code == 1 and repair["status"] == "unfixed"
         assert "a.md:13" in repair["reason"]
         assert doc.read_bytes() == before
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("max_retries = -3", "llm.max_retries = -3 is invalid: expected a whole number from 0 to"),
+    ("max_retries = 1000000", "llm.max_retries = 1000000 is invalid"),
+    ("max_retries = 1.5", "llm.max_retries = 1.5 is invalid"),
+    ("concurrency = 0", "llm.concurrency = 0 is invalid: expected a whole number from 1 to"),
+    ("timeout = -1", "llm.timeout = -1 is invalid: expected a number of seconds greater than 0"),
+    ("timeout = nan", "llm.timeout = nan is invalid"),
+    ("timeout = true", "llm.timeout = True is invalid"),
+    ("max_tokens_total = 0", "llm.max_tokens_total = 0 is invalid: expected a whole number"),
+    ('model = ""', "llm.model = '' is invalid: expected a model name"),
+    ('base_url = "localhost:11434/v1"', "llm.base_url = 'localhost:11434/v1' is invalid: "
+     "expected an http:// or https:// URL"),
+    ('base_url = "http://host:port/v1"', "llm.base_url = 'http://host:port/v1' is invalid"),
+    ('templates = ""', "llm.templates = '' is invalid: expected a folder"),
+])
+def test_every_value_of_the_llm_table_is_checked(line: str, expected: str, project: Path,
+                                                 write, server: LLMServer):
+    write("pyproject.toml", f"[tool.docvalidate.llm]\n{line}\n")
+    doc = write("a.md", BROKEN)
+    server.script(answer("prices = [1, 2, 3]\nprint(sum(prices))\n#> 6\n"))
+    result = invoke("fix", "a.md")
+    assert result.exit_code == 2, result.output
+    (said,) = result.stderr.splitlines()  # one line, no traceback
+    assert said.startswith("docvalidate: error: ") and f"pyproject.toml: {expected}" in said
+    assert server.requests == [] and doc.read_text() == BROKEN
+
+
+def test_llm_values_in_range_are_used(project: Path, write, server: LLMServer):
+    write("pyproject.toml", "[tool.docvalidate.llm]\nmax_retries = 0\nconcurrency = 1\n"
+          "timeout = 30\n")
+    write("a.md", BROKEN)
+    server.script(answer("prices = [1, 2, 3]\nprint(sum(prices))\n#> 6\n"))
+    code, _ = fix_json("a.md")
+    assert code == 0 and len(server.requests) == 1

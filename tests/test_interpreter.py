@@ -82,3 +82,38 @@ def test_probe_environment_is_scrubbed(project: Path, write, monkeypatch, script
     write("a.md", f'{FENCE}python requires="3.8"\nprint(1)\n{FENCE}\n')
     result = invoke("check", "a.md")
     assert result.exit_code == 0, result.output
+
+
+def _version_of(python: str) -> tuple[int, int, int]:
+    import subprocess
+
+    out = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:3])"],
+                         capture_output=True, text=True, check=True).stdout
+    major, minor, micro = map(int, out.split())
+    return major, minor, micro
+
+
+@pytest.mark.parametrize("which", ["own", "configured"])
+def test_requires_compares_the_micro_version(which: str, project: Path, write, check_json,
+                                             script):
+    """``requires="3.11.2"`` runs on 3.11.2 and later micro releases, and is skipped before:
+    the whole version of the examples' interpreter counts, whether docvalidate runs the
+    examples with its own interpreter or asks the configured one (the probe)."""
+    if which == "own":
+        python = sys.executable
+    else:
+        found = examples_python()
+        if found is None:
+            pytest.skip("no interpreter here that an unprivileged user may run")
+        # A wrapper is not docvalidate's interpreter, so it is asked for its version.
+        python = str(script(f'#!/bin/sh\nexec {found} "$@"\n'))
+        write("docvalidate.toml", f'python = "{python}"\nisolation = "process"\n')
+    major, minor, micro = _version_of(python)
+    same, newer = f"{major}.{minor}.{micro}", f"{major}.{minor}.{micro + 1}"
+    older = f"{major}.{minor}.{micro - 1}" if micro else f"{major}.{minor - 1}.99"
+    write("a.md", "".join(f'{FENCE}python requires="{v}"\nprint("ran")\n{FENCE}\n\n'
+                          for v in (older, same, newer)))
+    _, report = check_json("a.md")
+    assert [(e["status"], e["reason"]) for e in report["examples"]] == [
+        ("passed", None), ("passed", None),
+        ("skipped", f"requires Python {newer} (examples run on {same})")]

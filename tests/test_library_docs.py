@@ -40,7 +40,7 @@ PAGES = ("index.md", "concepts/models.md", "concepts/fields.md", "concepts/valid
          "errors.md", "migration.md")
 TOTAL_EXAMPLES = 48
 MODES = ("page", "block")
-VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"  # the examples' interpreter
+VERSION = ".".join(map(str, sys.version_info[:3]))  # the examples' interpreter
 
 
 def docvalidate(*args: str | Path) -> tuple[int, dict[str, Any]]:

@@ -101,3 +101,91 @@ def test_invisible_setup_feeds_the_next_block_in_block_mode(dialect: str):
     sessions = plan_file(source, Config(sessions="block"))
     assert [[t.example.line for t in s.tasks] for s in sessions] == [[1, 5], [9]]
     assert source.examples[0].directives[0].origin == "<!--- invisible-code-block: python"
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_skip_region_keeps_its_reason(dialect: str):
+    text = (f'<!-- skip: start "old API" -->\n{FENCE}python\n1/0\n{FENCE}\n<!-- skip: end -->\n'
+            f"<!-- skip: start 'never ended' -->\n{FENCE}python\n1/0\n{FENCE}\n")
+    assert statuses(text, dialect) == [(2, "old API", "<!-- skip: start -->"),
+                                       (7, "never ended", "<!-- skip: start -->")]
+
+
+def test_skip_reasons_are_the_reported_reasons(write, check_json):
+    write("a.md", f'<!-- skip: start "old API" -->\n{FENCE}python\n1/0\n{FENCE}\n'
+                  f'<!-- skip: end -->\n\n<!-- skip: next "flaky on CI" -->\n'
+                  f"{FENCE}python\n1/0\n{FENCE}\n")
+    _, report = check_json("a.md")
+    assert [(e["status"], e["reason"]) for e in report["examples"]] == [
+        ("skipped", "old API"), ("skipped", "flaky on CI")]
+
+
+# --- clear-namespace -------------------------------------------------------------------------
+
+CLEARED = (f"{FENCE}python\nbefore = 1\n{FENCE}\n\n"  # line 1
+           "<!-- clear-namespace -->\n\n"  # line 5
+           f"{FENCE}python\ntry:\n    before\nexcept NameError:\n    print('gone')\n"  # line 7
+           f"else:\n    print('still there')\nafter = 2\n{FENCE}\n\n"
+           f"{FENCE}python\nprint(after)\n{FENCE}\n")  # line 17
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_clear_namespace_starts_the_page_anew(dialect: str, write, check_json):
+    write("a.md", CLEARED)
+    _, report = check_json("--dialect", dialect, "a.md")
+    assert [(e["line"], e["status"], e["stdout"], e["session"]) for e in report["examples"]] == [
+        (1, "passed", "", "a.md"),
+        (7, "passed", "gone\n", "a.md@5"),  # `before` is not seen below the marker
+        (17, "passed", "2\n", "a.md@5"),  # what is defined below it is shared as before
+    ]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_clear_namespace_sybil_multiline_form(dialect: str):
+    text = (f"{FENCE}python\nx = 1\n{FENCE}\n<!--- clear-namespace\n--->\n"
+            f"{FENCE}python\nprint(x)\n{FENCE}\n")
+    sessions = plan_file(load(text, dialect), Config())
+    assert [(s.id, [t.example.line for t in s.tasks]) for s in sessions] == [
+        ("p.md", [1]), ("p.md@4", [6])]
+    (_, after) = load(text, dialect).examples
+    assert [(d.name, d.line, d.origin) for d in after.directives] == [
+        ("clear-namespace", 4, "<!--- clear-namespace")]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_clear_namespace_as_text_or_in_a_code_block_is_not_a_marker(dialect: str):
+    text = (f"````markdown\n<!-- clear-namespace -->\n````\n\n{FENCE}python\nx = 1\n{FENCE}\n"
+            "<!-- clear-namespace: not quite -->\n\n"
+            f"{FENCE}python\nprint(x)\n{FENCE}\n")
+    sessions = plan_file(load(text, dialect), Config())
+    assert [s.id for s in sessions] == ["p.md"]
+
+
+def test_clear_namespace_starts_named_sessions_anew(write, check_json):
+    write("a.md", f'{FENCE}python group="g"\nfrom_g = 1\n{FENCE}\n\n<!-- clear-namespace -->\n\n'
+                  f'{FENCE}python group="g"\nprint("from_g" in globals())\n{FENCE}\n')
+    _, report = check_json("a.md")
+    assert [(e["session"], e["stdout"]) for e in report["examples"]] == [
+        ("a.md#g", ""), ("a.md#g@5", "False\n")]
+
+
+def test_continuation_across_clear_namespace_is_a_directive_error(write, check_json):
+    write("a.md", f"{FENCE}python\nx = 1\n{FENCE}\n\n<!-- clear-namespace -->\n\n"
+                  f"{FENCE}python continuation\nprint(x)\n{FENCE}\n\n"
+                  f"{FENCE}python continuation\ny = 2\n{FENCE}\n")
+    code, report = check_json("a.md")
+    first, crossing, later = report["examples"]
+    assert code == 1 and first["status"] == "passed"
+    assert crossing["status"] == "failed" and crossing["error"]["type"] == "DirectiveError"
+    assert "'continuation' cannot continue the block before <!-- clear-namespace -->" in \
+        crossing["error"]["message"]
+    # A continuation further down continues the namespace started at the marker.
+    assert later["status"] == "passed" and later["session"] == "a.md@5"
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_hidden_setup_does_not_feed_a_block_after_clear_namespace(dialect: str):
+    text = (f"<!--- invisible-code-block: python\nbase = 40\n--->\n<!-- clear-namespace -->\n"
+            f"{FENCE}python\nbase\n{FENCE}\n")
+    sessions = plan_file(load(text, dialect), Config(sessions="block"))
+    assert [[t.example.line for t in s.tasks] for s in sessions] == [[1], [5]]

@@ -191,7 +191,7 @@ def _under(path: str, roots: Iterable[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 
 
-PROBE = ("import sys, json; print(json.dumps({'version': list(sys.version_info[:2]), "
+PROBE = ("import sys, json; print(json.dumps({'version': list(sys.version_info[:3]), "
          "'paths': [sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]}))")
 
 
@@ -200,7 +200,7 @@ class Interpreter:
     """What the examples' interpreter told us about itself."""
 
     python: str
-    version: tuple[int, int]
+    version: tuple[int, int, int]  # major, minor, micro: `requires="3.11.2"` compares all three
     paths: tuple[str, ...]  # folders it needs to read: its prefixes and its sys.path
 
 
@@ -211,7 +211,7 @@ def own_interpreter(python: str) -> Interpreter | None:
     # sys.path[0] is where docvalidate was started from (its script's folder, or with
     # `python -m` the current folder): not the interpreter's, and never shown.
     paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path[1:]]
-    return Interpreter(python, (sys.version_info[0], sys.version_info[1]),
+    return Interpreter(python, (sys.version_info[0], sys.version_info[1], sys.version_info[2]),
                        _absolute(python, paths))
 
 
@@ -220,11 +220,11 @@ def parse_probe(python: str, output: str) -> Interpreter:
     data = json.loads(output.strip().splitlines()[-1])
     version = data["version"]
     paths = data["paths"]
-    if (not isinstance(version, list) or len(version) != 2
-            or not all(isinstance(v, int) for v in version)
+    if (not isinstance(version, list) or len(version) != 3
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in version)
             or not isinstance(paths, list) or not all(isinstance(p, str) for p in paths)):
         raise ValueError("unexpected answer")
-    return Interpreter(python, (version[0], version[1]), _absolute(python, paths))
+    return Interpreter(python, (version[0], version[1], version[2]), _absolute(python, paths))
 
 
 def _absolute(python: str, paths: list[str]) -> tuple[str, ...]:

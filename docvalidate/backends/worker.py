@@ -478,7 +478,7 @@ def _limit(limits):
             if hard != resource.RLIM_INFINITY:
                 top = min(top, hard)
             resource.setrlimit(kind, (value, top))
-        except (ValueError, OSError):
+        except (ValueError, OSError, OverflowError):
             pass
 
 

@@ -152,8 +152,7 @@ def extract(doc: Document, dialect: str) -> SourceFile:
     }
     hidden_origin = {block.open: block.origin for block in marks.invisible}
     fences = sorted([*structure.fences, *hidden.values()], key=lambda f: f.open)
-    sybil_skips = sybil.skip_directives(
-        marks, [f.open for f in fences if info_language(f.info)])
+    sybil_marks = sybil.directives(marks, [f.open for f in fences if info_language(f.info)])
     examples: list[Example] = []
     for fence in fences:
         language = info_language(fence.info)
@@ -170,8 +169,7 @@ def extract(doc: Document, dialect: str) -> SourceFile:
         if fence.open in hidden:
             directives += (Directive("invisible", None, fence.open + 1,
                                      hidden_origin[fence.open]),)
-        if fence.open in sybil_skips:
-            directives += (sybil_skips[fence.open],)
+        directives += sybil_marks.get(fence.open, ())
         examples.append(_example(doc, fence, language, directives, structure.headings))
         warnings.extend(problems)
     used = {d.line for ex in examples for d in ex.directives}
