@@ -45,6 +45,9 @@ class Example:
     # An interactive (``>>>``) session: decided once, here, by the source (see
     # sources.fences.is_interactive), and used alike by the runner, the guard and the prompts.
     interactive: bool = False
+    # Who the example is across edits of the page: its code, the headings above it and its
+    # rank among identical blocks there (see docvalidate.fingerprint); ``id`` moves with lines.
+    fingerprint: str = ""
 
     @property
     def id(self) -> str:
@@ -72,6 +75,19 @@ class SourceFile:
     error: str | None = None  # the file could not be read at all
     text: str = ""  # decoded text without BOM, for showing lines in reports
     data: bytes = b""  # the bytes as read, so a rewrite can tell whether the file changed since
+    kind: str = "markdown"  # the source module that read it, and so splices edits into it
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the bytes ``span`` of the file ``path`` (as it was read) with ``new_text``.
+
+    A source kind makes them (it knows its file's syntax); the rewrite applies them without
+    knowing any syntax, and the fix report keeps them for suggestions built later."""
+
+    path: str
+    span: tuple[int, int]  # byte offsets in the file as read
+    new_text: bytes
 
 
 @dataclass(frozen=True)

@@ -323,19 +323,22 @@ def _fails_for_a(real: Callable[..., Any], name_of: Callable[..., str],
 @pytest.mark.parametrize("where, name_of, a_written, a_status, message", [
     ("write_atomically", lambda target, *_: target, False, "error",
      "cannot write {a}: Input/output error; the file was not changed"),
-    ("rewrite_document", lambda _data, _changes, _dialect, path: path, False, "error",
+    ("rewrite_document", lambda source, *_: source.path, False, "error",
      "internal error: RuntimeError('boom'); the file was not changed"),
     ("run_session", lambda work, *_: work.source.path, True, "written", None),
-    ("load_markdown", lambda path, *_: path, True, "written", None),
+    ("read", lambda path, *_: path, True, "written", None),
 ], ids=["write", "rewrite", "final-run", "final-read"])
 def test_a_failure_with_one_file_leaves_the_others_alone(
         project: Path, write, monkeypatch: pytest.MonkeyPatch, where: str,
         name_of: Callable[..., str], a_written: bool, a_status: str, message: str | None):
     import docvalidate.fixing as fixing
+    from docvalidate.sources.markdown_edit import MARKDOWN
 
     error = OSError(errno.EIO, os.strerror(errno.EIO)) if where == "write_atomically" \
         else RuntimeError("boom")
-    monkeypatch.setattr(fixing, where, _fails_for_a(getattr(fixing, where), name_of, error))
+    # The final check reads a page again through its source kind.
+    owner: Any = MARKDOWN if where == "read" else fixing
+    monkeypatch.setattr(owner, where, _fails_for_a(getattr(owner, where), name_of, error))
     a, b = write("a.md", BROKEN), write("b.md", BROKEN)
     result = invoke("fix", "--format", "json", "a.md", "b.md")
     assert result.exit_code == 1, result.output
@@ -353,7 +356,7 @@ def test_a_failure_with_one_file_leaves_the_others_alone(
     if where == "run_session":
         assert final_a["status"] == "failed"
         assert final_a["error"]["type"] == "FinalCheckError"
-    elif where == "load_markdown":
+    elif where == "read":
         assert final_a is None
         assert report["final"]["errors"] == [
             {"path": "a.md", "error": "could not read the file again after the rewrite: boom"}]

@@ -23,7 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from docvalidate.model import Example
-from docvalidate.rewrite import Edit, EditConflict, apply_edits, render_code
+from docvalidate.model import Edit
+from docvalidate.rewrite import EditConflict, apply_edits
+from docvalidate.sources.markdown_edit import render_code
 from docvalidate.sources.document import Line, parse_document, split_lines
 from docvalidate.sources.markdown import extract
 
