@@ -363,3 +363,54 @@ def test_a_failure_with_one_file_leaves_the_others_alone(
     else:
         assert final_a["status"] == "failed" and final_a["error"]["type"] == "NameError"
     assert report["final"]["passed"] == 1
+
+
+# --- one document per real file ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("second", ["docs/link.md", "./docs/../docs/a.md", "docs/hard.md"])
+def test_two_paths_to_one_file_are_one_document(project: Path, write, second: str):
+    """A page reached twice (a symlink to it in the same folder, the same page named twice, a
+    hard link) is checked once and rewritten once, under the first path that reaches it."""
+    page = write("docs/a.md", BROKEN)
+    os.symlink("a.md", project / "docs" / "link.md")
+    os.link(page, project / "docs" / "hard.md")
+    for args in (("docs",), ("docs/a.md", second)):
+        report = json.loads(invoke("check", "--format", "json", *args).stdout)
+        assert [e["id"] for e in report["examples"]] == ["docs/a.md:3"], args
+        assert [f["path"] for f in report["files"]] == ["docs/a.md"], args
+    result = invoke("fix", "--format", "json", "docs/a.md", second)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["files_written"] == [{"path": "docs/a.md", "status": "written",
+                                        "message": None}]
+    assert [e["repair"]["status"] for e in report["examples"]] == ["fixed"]
+    assert page.read_text() == REPAIRED and (project / "docs" / "link.md").is_symlink()
+
+
+# --- the edits in the report -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["written", "dry-run"])
+def test_the_edits_of_a_fix_are_in_its_report(project: Path, write, dry_run: bool):
+    before = (f"# Page\r\n\r\n> {FENCE}python\r\n> print(json.dumps([1]))\r\n> {FENCE}\r\n\r\n"
+              f"{FENCE}python\r\nprint(1)\r\n{FENCE}\r\n\r\n"
+              f"{FENCE}python\r\nprint(math.pi > 3)\r\n{FENCE}\r\n").encode()
+    page = project / "a.md"
+    page.write_bytes(before)
+    result = invoke("fix", "--format", "json", *(["--dry-run"] if dry_run else []), "a.md")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    first, untouched, last = (e["repair"] for e in report["examples"])
+    assert untouched is None
+    assert first["edits"] == [{"path": "a.md", "span": [before.index(b"> print"),
+                                                         before.index(b"> ```\r\n\r\n")],
+                               "new_text": "> import json\r\n> print(json.dumps([1]))\r\n"}]
+    # The edits, applied last to first to the bytes that were read, give the file as written.
+    new = before
+    for edit in sorted(first["edits"] + last["edits"], key=lambda e: e["span"], reverse=True):
+        start, end = edit["span"]
+        new = new[:start] + edit["new_text"].encode() + new[end:]
+    assert new == before.replace(b"> print(", b"> import json\r\n> print(").replace(
+        b"print(math", b"import math\r\nprint(math")
+    assert page.read_bytes() == (before if dry_run else new)
