@@ -70,7 +70,8 @@ def fix(config: Config, paths: tuple[str, ...] = (), *, llm: Fixer | None = None
     roots = {work.source.path: work.root for work in works}
     repairs, files, rewritten = _write_back(config, collected, roots, repairs, dry_run)
     final, final_ids = _final_check(config, collected, report, rewritten, backend, dry_run)
-    return FixReport(report, tuple(repairs), tuple(files), final, final_ids)
+    return FixReport(report, tuple(repairs), tuple(files), final, final_ids,
+                     llm=llm is not None)
 
 
 # --- write-back -------------------------------------------------------------------------------

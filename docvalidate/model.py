@@ -159,6 +159,7 @@ class RunReport:
     outcomes: tuple[Outcome, ...] = field(default_factory=tuple)
     notices: tuple[str, ...] = ()  # run-wide warnings (e.g. running without the sandbox)
     details: tuple[str, ...] = ()  # how the run was done (e.g. what each session copied), for -v
+    seconds: float = 0.0  # wall time of the run, as the front door measured it
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.result.status == status)

@@ -91,7 +91,7 @@ def render_fix_json(report: FixReport) -> str:
     return dump_json(data)
 
 
-def render_fix_text(console: Console, report: FixReport, show_diff: bool, llm: bool) -> None:
+def render_fix_text(console: Console, report: FixReport, show_diff: bool) -> None:
     for repair in report.repairs:
         ex = repair.task.example
         name = printable(ex.id, multiline=False)
@@ -139,7 +139,7 @@ def render_fix_text(console: Console, report: FixReport, show_diff: bool, llm: b
     console.print()
     console.print(Text(summary_line(report, fixed, written),
                        style="bold green" if report.ok else "bold red"))
-    if report.still_failing and not llm:
+    if report.still_failing and not report.llm:
         console.print(Text(f"{report.still_failing} example"
                            f"{'s' * (report.still_failing != 1)} still fail: {NO_MODEL_HINT}",
                            style="yellow"), soft_wrap=True)

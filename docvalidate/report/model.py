@@ -39,6 +39,7 @@ class FixReport:
     # (id in ``check``, id in ``final``) for the examples of rewritten files: a repair that
     # adds lines moves the examples after it, so their ids (path:line) change.
     final_ids: tuple[tuple[str, str], ...] = ()
+    llm: bool = False  # a model was configured, so the LLM fixer had its turn
 
     def final_outcome(self, example_id: str) -> Outcome | None:
         """The final result of the example known as ``example_id`` in the first check; None
