@@ -414,3 +414,18 @@ def test_the_edits_of_a_fix_are_in_its_report(project: Path, write, dry_run: boo
     assert new == before.replace(b"> print(", b"> import json\r\n> print(").replace(
         b"print(math", b"import math\r\nprint(math")
     assert page.read_bytes() == (before if dry_run else new)
+
+
+def test_the_fix_json_is_the_check_json_with_more_keys(project: Path, write):
+    """Built from the same data as the check's report, never by reading that report back."""
+    write("a.md", f"# Page\n\n{FENCE}python\nprint(math.pi > 3)\n{FENCE}\n\n"
+          f"{FENCE}python\nprint('caf\\u00e9', '\\x1b[31m')\n{FENCE}\n")
+    check = json.loads(invoke("check", "--format", "json", "a.md").stdout)
+    fixed = json.loads(invoke("fix", "--dry-run", "--format", "json", "a.md").stdout)
+    for entry in (*check["examples"], *fixed["examples"]):
+        entry.pop("duration")
+    assert [{k: v for k, v in e.items() if k not in ("repair", "final")}
+            for e in fixed["examples"]] == check["examples"]
+    assert {k: v for k, v in fixed["summary"].items() if k in check["summary"]} == \
+        check["summary"]
+    assert fixed["files"] == check["files"] and fixed["notices"] == check["notices"]

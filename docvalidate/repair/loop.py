@@ -42,8 +42,8 @@ class Repair:
     code: str | None = None  # the accepted code
     reason: str | None = None
     result: Result | None = None  # the accepted candidate's result
-    # The bytes the accepted code changes in the file as read (set when the file is rewritten,
-    # or would be with --dry-run; see the fix report's files for whether it was written).
+    # The bytes the accepted code changes in the file as read, once the rewrite has made and
+    # verified them (whether they were written: the file's status in the fix report).
     edits: tuple[Edit, ...] = ()
 
     @property
