@@ -42,6 +42,7 @@ from docvalidate.sources.kinds import kind_of
 
 __all__ = ["REWRITTEN", "FileFix", "FileStatus", "FixReport", "fix", "write_target"]
 
+
 def fix(config: Config, paths: tuple[str, ...] = (), *, llm: Fixer | None = None,
         update_output: bool = False, max_attempts: int = 3, dry_run: bool = False,
         collected: Collected | None = None) -> FixReport:
