@@ -11,6 +11,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -182,13 +183,14 @@ def check_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str
     show_bar = fmt == "text" and output is None and sys.stderr.isatty()
     with _progress(show_bar, total) as progress:
         report = check(config, paths, progress=progress, collected=collected)
+    report = replace(report, seconds=time.perf_counter() - started)
     for notice in report.notices:
         click.echo(f"docvalidate: warning: {printable(notice, multiline=False)}", err=True)
     if fmt == "json":
         _emit(render_json(report), output)
     else:
         with _text_console(output) as console:
-            render_text(console, report, time.perf_counter() - started, verbose)
+            render_text(console, report, verbose)
     sys.exit(0 if report.ok else 1)
 
 
@@ -246,8 +248,7 @@ def fix_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str |
         _emit(render_fix_json(report), output)
     else:
         with _text_console(output) as console:
-            render_fix_text(console, report, show_diff=dry_run or show_diff,
-                            llm=llm is not None)
+            render_fix_text(console, report, show_diff=dry_run or show_diff)
     sys.exit(0 if report.ok else 1)
 
 

@@ -53,14 +53,30 @@ def _skip_dir(path: Path) -> bool:
     )
 
 
+def same_file_key(path: Path) -> object:
+    """What two paths to one file have in common: the file's device and inode (a symlink, a
+    hard link, ``a.md`` and ``./docs/../a.md``), else, for a path that cannot be followed,
+    the path with every link on the way resolved."""
+    try:
+        st = path.stat()
+    except OSError:
+        return os.path.realpath(path)
+    return (st.st_dev, st.st_ino)
+
+
 def find_files(paths: Sequence[Path], exclude: Sequence[str]) -> list[Found]:
     """Markdown files under ``paths`` in a stable order. A path given explicitly is always
-    read (even with another suffix); ``exclude`` applies to what is found below a folder."""
+    read (even with another suffix); ``exclude`` applies to what is found below a folder.
+
+    A file reached by several paths (a symlink to a page that is found too, the same page
+    named twice) is one document, read, checked and rewritten once, under the first path
+    that reaches it: two copies would run twice and, in ``fix``, write the second copy over
+    the first from stale bytes (or fail as a conflict)."""
     found: list[Found] = []
-    seen: set[Path] = set()
+    seen: set[object] = set()
 
     def add(path: Path) -> None:
-        key = path.absolute()
+        key = same_file_key(path)
         if key not in seen:
             seen.add(key)
             found.append(Found(path, display_path(path)))

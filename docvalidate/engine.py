@@ -31,7 +31,7 @@ from docvalidate.model import RunReport, Session, Setup, SourceFile
 from docvalidate.protocol import run_job
 from docvalidate.runner import FileWork, Progress, run_all
 from docvalidate.sessions import plan_file
-from docvalidate.sources.markdown import load_markdown
+from docvalidate.sources.kinds import KINDS
 
 ROOT_MARKERS = ("pyproject.toml", "mkdocs.yml", "mkdocs.yaml")
 INSTALL = "install bubblewrap (apt-get install bubblewrap, dnf install bubblewrap)"
@@ -63,7 +63,9 @@ def collect(config: Config, paths: tuple[str, ...] = ()) -> Collected:
     """Find and read every document and plan its sessions, without running anything."""
     found = find_files(search_paths(config, paths), config.exclude)
     files = tuple(
-        load_markdown(f.path, f.display, config.dialect, config.max_file_size) for f in found
+        # Markdown is the only kind of source so far; discovery will pick the kind per file.
+        KINDS["markdown"].read(f.path, f.display, config.dialect, config.max_file_size)
+        for f in found
     )
     return plan(config, files)
 

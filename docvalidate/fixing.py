@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import replace
 from pathlib import Path
-from typing import Literal
 
 from docvalidate.backends.base import Backend
 from docvalidate.config import Config
@@ -28,9 +26,10 @@ from docvalidate.engine import (
 )
 from docvalidate.engine import backend as engine_backend
 from docvalidate.expected_output import flag_value
-from docvalidate.model import ErrorInfo, Outcome, Result, RunReport, Session, SourceFile
+from docvalidate.model import Edit, ErrorInfo, Outcome, Result, RunReport, Session, SourceFile
 from docvalidate.repair.fixers import known_imports
 from docvalidate.repair.loop import Fixer, Repair, RepairSettings, repair_session
+from docvalidate.report.model import REWRITTEN, FileFix, FileStatus, FixReport
 from docvalidate.rewrite import (
     EditConflict,
     VerifyError,
@@ -40,55 +39,9 @@ from docvalidate.rewrite import (
     write_atomically,
 )
 from docvalidate.runner import FileWork, in_parallel, run_session
-from docvalidate.sources.document import parse_document
-from docvalidate.sources.markdown import extract, load_markdown
+from docvalidate.sources.kinds import kind_of
 
-# written: on disk; dry-run: would be written; conflict: changed on disk since read; error:
-# could not be rewritten or written; refused: a symlink leading outside the project root.
-FileStatus = Literal["written", "dry-run", "conflict", "error", "refused"]
-REWRITTEN: tuple[FileStatus, ...] = ("written", "dry-run")
-
-
-@dataclass(frozen=True)
-class FileFix:
-    path: str
-    status: FileStatus
-    diff: str
-    message: str | None = None
-
-
-@dataclass(frozen=True)
-class FixReport:
-    check: RunReport  # the run before any repair
-    repairs: tuple[Repair, ...]
-    files: tuple[FileFix, ...]
-    # The run after the rewrite: every rewritten file read again (with --dry-run, its new
-    # content in memory) and run again; the other files keep their results from ``check``.
-    final: RunReport
-    # (id in ``check``, id in ``final``) for the examples of rewritten files: a repair that
-    # adds lines moves the examples after it, so their ids (path:line) change.
-    final_ids: tuple[tuple[str, str], ...] = ()
-
-    def final_outcome(self, example_id: str) -> Outcome | None:
-        """The final result of the example known as ``example_id`` in the first check; None
-        when its file could not be checked again (see ``final.files``)."""
-        return self._final_by_id.get(self._moved.get(example_id, example_id))
-
-    @cached_property
-    def _moved(self) -> dict[str, str]:
-        return dict(self.final_ids)
-
-    @cached_property
-    def _final_by_id(self) -> dict[str, Outcome]:
-        return {o.task.example.id: o for o in self.final.outcomes}
-
-    @property
-    def still_failing(self) -> int:
-        return self.final.count("failed")
-
-    @property
-    def ok(self) -> bool:
-        return self.final.ok
+__all__ = ["REWRITTEN", "FileFix", "FileStatus", "FixReport", "fix", "write_target"]
 
 
 def fix(config: Config, paths: tuple[str, ...] = (), *, llm: Fixer | None = None,
@@ -126,7 +79,8 @@ def _fix(config: Config, paths: tuple[str, ...], collected: Collected, made: Mad
     roots = {work.source.path: work.root for work in works}
     repairs, files, rewritten = _write_back(config, collected, roots, repairs, dry_run)
     final, final_ids = _final_check(config, collected, report, rewritten, backend, dry_run)
-    return FixReport(report, tuple(repairs), tuple(files), final, final_ids)
+    return FixReport(report, tuple(repairs), tuple(files), final, final_ids,
+                     llm=llm is not None)
 
 
 # --- write-back -------------------------------------------------------------------------------
@@ -146,6 +100,7 @@ def _write_back(config: Config, collected: Collected, roots: dict[str, Path],
         if repair.changed:
             by_path.setdefault(repair.task.example.path, []).append(repair)
     not_written: dict[str, str] = {}  # example id -> why its repair is not in the file
+    edits: dict[str, tuple[Edit, ...]] = {}  # example id -> its edits of the file as read
     for source in collected.files:
         changes = by_path.get(source.path)
         if not changes:
@@ -156,17 +111,21 @@ def _write_back(config: Config, collected: Collected, roots: dict[str, Path],
             result, new = FileFix(source.path, "error", "", f"internal error: {exc!r}; "
                                   "the file was not changed"), None
         files.append(result)
+        # _write_file keeps the edits in the order of ``changes``, one per repair.
+        if len(result.edits) == len(changes):
+            edits.update((r.task.example.id, (e,)) for r, e in zip(changes, result.edits,
+                                                                     strict=True))
         if new is not None and result.status in REWRITTEN:
             rewritten[source.path] = new
         else:
             why = f"nothing was written: {result.message or result.status}"
             not_written.update((r.task.example.id, why) for r in changes)
-    final = [
-        Repair(r.task, "conflict", r.fixer, r.attempts, r.code, not_written[r.task.example.id],
-               r.result)
-        if r.task.example.id in not_written else r
-        for r in repairs
-    ]
+    final = []
+    for r in repairs:
+        key = r.task.example.id
+        if key in not_written:
+            r = replace(r, status="conflict", reason=not_written[key])
+        final.append(replace(r, edits=edits.get(key, ())))
     return final, files, rewritten
 
 
@@ -174,8 +133,8 @@ def _write_file(config: Config, source: SourceFile, root: Path, changes: Sequenc
                 dry_run: bool) -> tuple[FileFix, bytes | None]:
     path = source.path
     try:
-        new = rewrite_document(source.data, [(r.task.example, r.code or "") for r in changes],
-                               source.dialect, path)
+        new, edits = rewrite_document(source, [(r.task.example, r.code or "") for r in changes],
+                                      kind_of(source))
     except (VerifyError, EditConflict, ValueError) as exc:
         return FileFix(path, "error", "", f"internal error: {exc}; the file was not "
                        "changed"), None
@@ -183,17 +142,17 @@ def _write_file(config: Config, source: SourceFile, root: Path, changes: Sequenc
     target, refusal = write_target(config, path, root)
     if refusal is not None:
         # Checked before --dry-run returns, so that a dry run ends as the real run would.
-        return FileFix(path, "refused", diff, refusal), None
+        return FileFix(path, "refused", diff, refusal, edits), None
     if dry_run:
-        return FileFix(path, "dry-run", diff), new
+        return FileFix(path, "dry-run", diff, edits=edits), new
     try:
         write_atomically(target, new, source.data)
     except WriteConflict as exc:
-        return FileFix(path, "conflict", diff, str(exc)), None
+        return FileFix(path, "conflict", diff, str(exc), edits), None
     except OSError as exc:
         return FileFix(path, "error", diff, f"cannot write {target}: {exc.strerror or exc}; "
-                       "the file was not changed"), None
-    return FileFix(path, "written", diff), new
+                       "the file was not changed", edits), None
+    return FileFix(path, "written", diff, edits=edits), new
 
 
 def write_target(config: Config, path: str, root: Path) -> tuple[Path, str | None]:
@@ -277,10 +236,10 @@ def _final_check(config: Config, collected: Collected, first: RunReport,
 def _reread(config: Config, source: SourceFile, new: bytes, dry_run: bool) -> SourceFile:
     """The rewritten document as the final check sees it: from disk, or from ``new``."""
     try:
+        kind = kind_of(source)
         if dry_run:
-            return extract(parse_document(source.path, new), source.dialect)
-        return load_markdown(Path(source.path), source.path, source.dialect,
-                             config.max_file_size)
+            return kind.reextract(source.path, new, source.dialect)
+        return kind.read(Path(source.path), source.path, source.dialect, config.max_file_size)
     except Exception as exc:  # reported on this file; the others go on
         return SourceFile(source.path, source.dialect, error="could not read the file again "
                           f"after the rewrite: {exc}")

@@ -72,6 +72,9 @@ class Example:
     # runner computes in the block's own lines, are reported. None: the lines right after
     # the opening fence (see ``lines``).
     line_map: LineMap | None = None
+    # Who the example is across edits of the page: its code, the headings above it and its
+    # rank among identical blocks there (see docvalidate.fingerprint); ``id`` moves with lines.
+    fingerprint: str = ""
 
     @property
     def id(self) -> str:
@@ -106,6 +109,19 @@ class SourceFile:
     error: str | None = None  # the file could not be read at all
     text: str = ""  # decoded text without BOM, for showing lines in reports
     data: bytes = b""  # the bytes as read, so a rewrite can tell whether the file changed since
+    kind: str = "markdown"  # the source module that read it, and so splices edits into it
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the bytes ``span`` of the file ``path`` (as it was read) with ``new_text``.
+
+    A source kind makes them (it knows its file's syntax); the rewrite applies them without
+    knowing any syntax, and the fix report keeps them for suggestions built later."""
+
+    path: str
+    span: tuple[int, int]  # byte offsets in the file as read
+    new_text: bytes
 
 
 @dataclass(frozen=True)
@@ -190,6 +206,7 @@ class RunReport:
     outcomes: tuple[Outcome, ...] = field(default_factory=tuple)
     notices: tuple[str, ...] = ()  # run-wide warnings (e.g. running without the sandbox)
     details: tuple[str, ...] = ()  # how the run was done (e.g. what each session copied), for -v
+    seconds: float = 0.0  # wall time of the run, as the front door measured it
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.result.status == status)

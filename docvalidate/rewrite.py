@@ -1,7 +1,8 @@
-"""Splicing new code into a document, touching only the example's bytes.
+"""Applying ``Edit``s to a file, whatever its kind: last to first, never overlapping, verified
+by reading the result again, written atomically and only over the bytes that were read.
 
-Lines the new code keeps are written back with their original raw bytes (container prefix and
-line ending as they were); new lines get the example's prefix and the file's line ending.
+What an edit says comes from the file's source kind (``sources.kinds``): this module knows no
+Markdown, and a new kind of source needs nothing new here.
 """
 
 from __future__ import annotations
@@ -13,59 +14,20 @@ import os
 import stat
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from docvalidate.model import Example
-from docvalidate.sources.document import split_lines
+from docvalidate.model import Edit, Example, SourceFile
 
+if TYPE_CHECKING:
+    from docvalidate.sources.kinds import SourceKind
 
-@dataclass(frozen=True)
-class Edit:
-    path: str
-    span: tuple[int, int]
-    new_text: bytes
+__all__ = ["Edit", "EditConflict", "VerifyError", "WriteConflict", "apply_edits",
+           "rewrite_document", "unified_diff", "write_atomically"]
 
 
 class EditConflict(Exception):
     """Two edits overlap."""
-
-
-def render_code(example: Example, new_code: str, data: bytes) -> bytes:
-    """The bytes that replace ``example.span`` in ``data`` so that the block holds ``new_code``."""
-    start, end = example.span
-    raw_lines = split_lines(data[start:end].decode("utf-8"))
-    old = _code_lines(example.code)
-    new = _code_lines(new_code)
-    if len(raw_lines) != len(old):  # should not happen; fall back to rendering every line
-        raw_lines, old = (), []
-    blank_prefix = example.prefix.rstrip(" \t")
-    out: list[str] = []
-    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            out.extend(raw.text + (raw.eol or example.newline) for raw in raw_lines[i1:i2])
-        else:
-            out.extend(
-                (example.prefix + line if line else blank_prefix) + example.newline
-                for line in new[j1:j2]
-            )
-    text = "".join(out)
-    # Keep a missing final newline missing when the block's last raw line had none.
-    if raw_lines and not raw_lines[-1].eol and new and old and new[-1] == old[-1]:
-        text = text[: -len(example.newline)]
-    # An empty block whose opening fence is the file's last line, without a line ending:
-    # the new code must start on a line of its own, not be glued to the fence.
-    if text and start == end == len(data) and data and data[-1:] not in (b"\n", b"\r"):
-        text = example.newline + text
-    return text.encode("utf-8")
-
-
-def _code_lines(code: str) -> list[str]:
-    """Code split at the line endings a document knows (\\r\\n, \\r, \\n) and nothing else:
-    ``str.splitlines`` would also split at form feeds, \\x1c-\\x1e, \\x85 and \\u2028, which are
-    ordinary characters inside a Markdown line, and new code may come with \\r\\n endings."""
-    return [line.text for line in split_lines(code)]
 
 
 def apply_edits(data: bytes, edits: Sequence[Edit]) -> bytes:
@@ -98,26 +60,27 @@ class VerifyError(Exception):
     """The rewritten file would not hold exactly the intended code: nothing was written."""
 
 
-def rewrite_document(original: bytes, changes: Sequence[tuple[Example, str]],
-                     dialect: str, path: str) -> bytes:
-    """``original`` with each example's code replaced, verified by extracting it again: the
-    changed examples hold exactly their new code and every other example is untouched."""
-    from docvalidate.sources.document import parse_document
-    from docvalidate.sources.markdown import extract
-
-    edits = [Edit(path, ex.span, render_code(ex, code, original)) for ex, code in changes]
+def rewrite_document(source: SourceFile, changes: Sequence[tuple[Example, str]],
+                     kind: SourceKind) -> tuple[bytes, tuple[Edit, ...]]:
+    """``source``'s bytes with each example's code replaced, and the edits that do it (in the
+    order of ``changes``); verified by reading the result again through ``kind``: the changed
+    examples hold exactly their new code and every other example is untouched."""
+    original, path = source.data, source.path
+    edits = tuple(kind.splice(ex, code, original) for ex, code in changes)
+    if any(edit.path != path for edit in edits):
+        raise ValueError(f"{path}: an edit names another file")
     new = apply_edits(original, edits)
-    before = extract(parse_document(path, original), dialect).examples
-    after = extract(parse_document(path, new), dialect).examples
-    wanted = {ex.line: code for ex, code in changes}
+    before = kind.reextract(path, original, source.dialect).examples
+    after = kind.reextract(path, new, source.dialect).examples
+    wanted = {ex.span: code for ex, code in changes}
     if len(before) != len(after):
         raise VerifyError(f"{path}: the rewrite changed the number of examples")
     for old, fresh in zip(before, after, strict=True):
-        expected = wanted.get(old.line, old.code)
+        expected = wanted.get(old.span, old.code)
         if fresh.code != expected or fresh.language != old.language:
             raise VerifyError(f"{path}: the example at line {old.line} did not read back as "
                               "intended after the rewrite")
-    return new
+    return new, edits
 
 
 def write_atomically(target: Path, data: bytes, expected_before: bytes) -> None:

@@ -323,19 +323,22 @@ def _fails_for_a(real: Callable[..., Any], name_of: Callable[..., str],
 @pytest.mark.parametrize("where, name_of, a_written, a_status, message", [
     ("write_atomically", lambda target, *_: target, False, "error",
      "cannot write {a}: Input/output error; the file was not changed"),
-    ("rewrite_document", lambda _data, _changes, _dialect, path: path, False, "error",
+    ("rewrite_document", lambda source, *_: source.path, False, "error",
      "internal error: RuntimeError('boom'); the file was not changed"),
     ("run_session", lambda work, *_: work.source.path, True, "written", None),
-    ("load_markdown", lambda path, *_: path, True, "written", None),
+    ("read", lambda path, *_: path, True, "written", None),
 ], ids=["write", "rewrite", "final-run", "final-read"])
 def test_a_failure_with_one_file_leaves_the_others_alone(
         project: Path, write, monkeypatch: pytest.MonkeyPatch, where: str,
         name_of: Callable[..., str], a_written: bool, a_status: str, message: str | None):
     import docvalidate.fixing as fixing
+    from docvalidate.sources.markdown_edit import MARKDOWN
 
     error = OSError(errno.EIO, os.strerror(errno.EIO)) if where == "write_atomically" \
         else RuntimeError("boom")
-    monkeypatch.setattr(fixing, where, _fails_for_a(getattr(fixing, where), name_of, error))
+    # The final check reads a page again through its source kind.
+    owner: Any = MARKDOWN if where == "read" else fixing
+    monkeypatch.setattr(owner, where, _fails_for_a(getattr(owner, where), name_of, error))
     a, b = write("a.md", BROKEN), write("b.md", BROKEN)
     result = invoke("fix", "--format", "json", "a.md", "b.md")
     assert result.exit_code == 1, result.output
@@ -353,10 +356,76 @@ def test_a_failure_with_one_file_leaves_the_others_alone(
     if where == "run_session":
         assert final_a["status"] == "failed"
         assert final_a["error"]["type"] == "FinalCheckError"
-    elif where == "load_markdown":
+    elif where == "read":
         assert final_a is None
         assert report["final"]["errors"] == [
             {"path": "a.md", "error": "could not read the file again after the rewrite: boom"}]
     else:
         assert final_a["status"] == "failed" and final_a["error"]["type"] == "NameError"
     assert report["final"]["passed"] == 1
+
+
+# --- one document per real file ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("second", ["docs/link.md", "./docs/../docs/a.md", "docs/hard.md"])
+def test_two_paths_to_one_file_are_one_document(project: Path, write, second: str):
+    """A page reached twice (a symlink to it in the same folder, the same page named twice, a
+    hard link) is checked once and rewritten once, under the first path that reaches it."""
+    page = write("docs/a.md", BROKEN)
+    os.symlink("a.md", project / "docs" / "link.md")
+    os.link(page, project / "docs" / "hard.md")
+    for args in (("docs",), ("docs/a.md", second)):
+        report = json.loads(invoke("check", "--format", "json", *args).stdout)
+        assert [e["id"] for e in report["examples"]] == ["docs/a.md:3"], args
+        assert [f["path"] for f in report["files"]] == ["docs/a.md"], args
+    result = invoke("fix", "--format", "json", "docs/a.md", second)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["files_written"] == [{"path": "docs/a.md", "status": "written",
+                                        "message": None}]
+    assert [e["repair"]["status"] for e in report["examples"]] == ["fixed"]
+    assert page.read_text() == REPAIRED and (project / "docs" / "link.md").is_symlink()
+
+
+# --- the edits in the report -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["written", "dry-run"])
+def test_the_edits_of_a_fix_are_in_its_report(project: Path, write, dry_run: bool):
+    before = (f"# Page\r\n\r\n> {FENCE}python\r\n> print(json.dumps([1]))\r\n> {FENCE}\r\n\r\n"
+              f"{FENCE}python\r\nprint(1)\r\n{FENCE}\r\n\r\n"
+              f"{FENCE}python\r\nprint(math.pi > 3)\r\n{FENCE}\r\n").encode()
+    page = project / "a.md"
+    page.write_bytes(before)
+    result = invoke("fix", "--format", "json", *(["--dry-run"] if dry_run else []), "a.md")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    first, untouched, last = (e["repair"] for e in report["examples"])
+    assert untouched is None
+    assert first["edits"] == [{"path": "a.md", "span": [before.index(b"> print"),
+                                                         before.index(b"> ```\r\n\r\n")],
+                               "new_text": "> import json\r\n> print(json.dumps([1]))\r\n"}]
+    # The edits, applied last to first to the bytes that were read, give the file as written.
+    new = before
+    for edit in sorted(first["edits"] + last["edits"], key=lambda e: e["span"], reverse=True):
+        start, end = edit["span"]
+        new = new[:start] + edit["new_text"].encode() + new[end:]
+    assert new == before.replace(b"> print(", b"> import json\r\n> print(").replace(
+        b"print(math", b"import math\r\nprint(math")
+    assert page.read_bytes() == (before if dry_run else new)
+
+
+def test_the_fix_json_is_the_check_json_with_more_keys(project: Path, write):
+    """Built from the same data as the check's report, never by reading that report back."""
+    write("a.md", f"# Page\n\n{FENCE}python\nprint(math.pi > 3)\n{FENCE}\n\n"
+          f"{FENCE}python\nprint('caf\\u00e9', '\\x1b[31m')\n{FENCE}\n")
+    check = json.loads(invoke("check", "--format", "json", "a.md").stdout)
+    fixed = json.loads(invoke("fix", "--dry-run", "--format", "json", "a.md").stdout)
+    for entry in (*check["examples"], *fixed["examples"]):
+        entry.pop("duration")
+    assert [{k: v for k, v in e.items() if k not in ("repair", "final")}
+            for e in fixed["examples"]] == check["examples"]
+    assert {k: v for k, v in fixed["summary"].items() if k in check["summary"]} == \
+        check["summary"]
+    assert fixed["files"] == check["files"] and fixed["notices"] == check["notices"]

@@ -22,10 +22,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from docvalidate.model import Example
-from docvalidate.rewrite import Edit, EditConflict, apply_edits, render_code
+from docvalidate.model import Edit, Example, SourceFile
+from docvalidate.rewrite import EditConflict, VerifyError, apply_edits, rewrite_document
 from docvalidate.sources.document import Line, parse_document, split_lines
 from docvalidate.sources.markdown import extract
+from docvalidate.sources.markdown_edit import render_code
 
 FIXTURES = Path(__file__).parent / "fixtures" / "roundtrip"
 FILES = sorted(p.name for p in FIXTURES.glob("*.md"))
@@ -451,3 +452,52 @@ def test_apply_edits_is_independent_of_order(cuts: list[int], texts: list[bytes]
     expected += data[pos:]
     random.Random(seed).shuffle(edits)
     assert apply_edits(data, edits) == expected
+
+
+# --- rewrite_document knows no syntax: a kind of its own -------------------------------------
+
+
+class LineKind:
+    """A toy source kind: each line ``code: TEXT`` is an example whose code is ``TEXT``."""
+
+    name = "lines"
+
+    def __init__(self, garble: bool = False) -> None:
+        self.garble = garble  # a buggy kind: what it splices is not the code it was given
+
+    def read(self, path: Path, display: str, dialect: str, max_bytes: int) -> SourceFile:
+        return self.reextract(display, path.read_bytes(), dialect)
+
+    def reextract(self, display: str, data: bytes, dialect: str) -> SourceFile:
+        examples, offset = [], 0
+        for number, line in enumerate(data.splitlines(keepends=True), 1):
+            if line.startswith(b"code: "):
+                start, end = offset + 6, offset + len(line.rstrip(b"\n"))
+                examples.append(Example(display, "python", "", data[start:end].decode() + "\n",
+                                        (start, end), "", "\n", number, number))
+            offset += len(line)
+        return SourceFile(display, dialect, tuple(examples), data=data, kind=self.name)
+
+    def splice(self, example: Example, new_code: str, data: bytes) -> Edit:
+        text = new_code.rstrip("\n").encode()
+        return Edit(example.path, example.span, text + b"!" * self.garble)
+
+
+def test_rewrite_document_applies_what_the_kind_says() -> None:
+    data = b"title\ncode: a = 1\nprose\ncode: b = 2\ncode: c = 3\n"
+    source = LineKind().reextract("t.txt", data, "")
+    first, _, last = source.examples
+    new, edits = rewrite_document(source, [(last, "c = 30\n"), (first, "a = 10\n")],
+                                  LineKind())
+    assert new == b"title\ncode: a = 10\nprose\ncode: b = 2\ncode: c = 30\n"
+    assert edits == (Edit("t.txt", last.span, b"c = 30"), Edit("t.txt", first.span, b"a = 10"))
+
+
+def test_rewrite_document_refuses_a_splice_that_does_not_read_back() -> None:
+    data = b"code: a = 1\ncode: b = 2\n"
+    source = LineKind().reextract("t.txt", data, "")
+    with pytest.raises(VerifyError, match="line 1 did not read back"):
+        rewrite_document(source, [(source.examples[0], "a = 10\n")], LineKind(garble=True))
+    with pytest.raises(EditConflict):
+        rewrite_document(source, [(source.examples[0], "x\n"), (source.examples[0], "y\n")],
+                         LineKind())

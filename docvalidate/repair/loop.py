@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from docvalidate.backends.base import Backend
-from docvalidate.model import ErrorInfo, Outcome, Result, Session, Task
+from docvalidate.model import Edit, ErrorInfo, Outcome, Result, Session, Task
 from docvalidate.repair.context import AttemptSummary, Proposal, RepairContext
 from docvalidate.repair.fixers import fix_import, fix_output
 from docvalidate.repair.guard import check_intent
@@ -42,6 +42,9 @@ class Repair:
     code: str | None = None  # the accepted code
     reason: str | None = None
     result: Result | None = None  # the accepted candidate's result
+    # The bytes the accepted code changes in the file as read, once the rewrite has made and
+    # verified them (whether they were written: the file's status in the fix report).
+    edits: tuple[Edit, ...] = ()
 
     @property
     def changed(self) -> bool:

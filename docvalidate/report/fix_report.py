@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import difflib
-import json
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
-from docvalidate.fixing import FixReport
-from docvalidate.model import ErrorInfo, Outcome, RunReport
+from docvalidate.model import Edit, ErrorInfo, Outcome
 from docvalidate.repair.loop import Repair
-from docvalidate.report.json_report import dump_json, render_json
+from docvalidate.report.json_report import check_data, dump_json, summary_entry
+from docvalidate.report.model import FixReport
 from docvalidate.report.safe import printable
 
 NO_MODEL_HINT = ("configure a model to repair them with an LLM: --model NAME (or "
@@ -46,7 +45,14 @@ def repair_entry(repair: Repair) -> dict[str, Any]:
             for a in repair.attempts
         ],
         "diff": block_diff(repair),
+        "edits": [edit_entry(e) for e in repair.edits],
     }
+
+
+def edit_entry(edit: Edit) -> dict[str, Any]:
+    """An edit as JSON: byte offsets in the file as read, and the text that replaces them."""
+    return {"path": edit.path, "span": list(edit.span),
+            "new_text": edit.new_text.decode("utf-8", "surrogateescape")}
 
 
 def final_entry(outcome: Outcome | None) -> dict[str, Any] | None:
@@ -54,22 +60,18 @@ def final_entry(outcome: Outcome | None) -> dict[str, Any] | None:
     if outcome is None:
         return None
     result = outcome.result
-    return {"id": outcome.task.example.id, "line": outcome.task.example.line,
+    return {"id": outcome.task.example.id, "fingerprint": outcome.task.example.fingerprint,
+            "line": outcome.task.example.line,
             "status": result.status, "reason": result.reason, "error": _error(result.error)}
 
 
-def final_summary(report: RunReport) -> dict[str, int]:
-    return {"passed": report.count("passed"), "failed": report.count("failed"),
-            "skipped": report.count("skipped"), "file_errors": report.file_errors}
-
-
 def render_fix_json(report: FixReport) -> str:
-    data = json.loads(render_json(report.check))
-    repairs = {r.task.example.id: r for r in report.repairs}
-    for entry in data["examples"]:
-        repair = repairs.get(entry["id"])
+    data = check_data(report.check)
+    for outcome, entry in zip(report.check.outcomes, data["examples"], strict=True):
+        example_id = outcome.task.example.id
+        repair = report.repair_of(example_id)
         entry["repair"] = repair_entry(repair) if repair else None
-        entry["final"] = final_entry(report.final_outcome(entry["id"]))
+        entry["final"] = final_entry(report.final_outcome(example_id))
     tokens = sum(a.prompt_tokens + a.completion_tokens for r in report.repairs
                  for a in r.attempts)
     data["summary"].update({
@@ -79,16 +81,17 @@ def render_fix_json(report: FixReport) -> str:
         "still_failing": report.still_failing,
         "tokens": tokens,
     })
+    # Each file's edits are listed with the repairs they come from ("repair"/"edits").
     data["files_written"] = [{"path": f.path, "status": f.status, "message": f.message}
                              for f in report.files]
     # The check after the rewrite decides the exit code; "summary" above is the first check's.
-    data["final"] = {**final_summary(report.final),
+    data["final"] = {**summary_entry(report.final),
                      "errors": [{"path": f.path, "error": f.error}
                                 for f in report.final.files if f.error]}
     return dump_json(data)
 
 
-def render_fix_text(console: Console, report: FixReport, show_diff: bool, llm: bool) -> None:
+def render_fix_text(console: Console, report: FixReport, show_diff: bool) -> None:
     for repair in report.repairs:
         ex = repair.task.example
         name = printable(ex.id, multiline=False)
@@ -136,7 +139,7 @@ def render_fix_text(console: Console, report: FixReport, show_diff: bool, llm: b
     console.print()
     console.print(Text(summary_line(report, fixed, written),
                        style="bold green" if report.ok else "bold red"))
-    if report.still_failing and not llm:
+    if report.still_failing and not report.llm:
         console.print(Text(f"{report.still_failing} example"
                            f"{'s' * (report.still_failing != 1)} still fail: {NO_MODEL_HINT}",
                            style="yellow"), soft_wrap=True)

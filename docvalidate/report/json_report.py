@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from docvalidate.model import ErrorInfo, RunReport, Session, SourceFile, Task
+from docvalidate.model import ErrorInfo, Outcome, RunReport, Session, SourceFile, Task
 
 
 def _error(error: ErrorInfo | None) -> dict[str, Any] | None:
@@ -34,6 +34,7 @@ def example_entry(task: Task) -> dict[str, Any]:
     ex = task.example
     return {
         "id": ex.id,
+        "fingerprint": ex.fingerprint,
         "path": ex.path,
         "line": ex.line,
         "end_line": ex.end_line,
@@ -61,33 +62,45 @@ def dump_json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=True).replace("##[", "#\\u0023[")
 
 
-def render_json(report: RunReport) -> str:
-    examples = []
-    for outcome in report.outcomes:
-        result = outcome.result
-        examples.append({
-            **example_entry(outcome.task),
-            "status": result.status,
-            "reason": result.reason,
-            "duration": round(result.duration, 6),
-            "stdout": result.stdout,
-            "stderr": result.stderr,
-            "stdout_dropped": result.stdout_dropped,
-            "stderr_dropped": result.stderr_dropped,
-            "error": _error(result.error),
-        })
-    return dump_json({
+def outcome_entry(outcome: Outcome) -> dict[str, Any]:
+    """One example of a check, as the JSON report shows it."""
+    result = outcome.result
+    return {
+        **example_entry(outcome.task),
+        "status": result.status,
+        "reason": result.reason,
+        "duration": round(result.duration, 6),
+        "stdout": result.stdout,
+        "stderr": result.stderr,
+        "stdout_dropped": result.stdout_dropped,
+        "stderr_dropped": result.stderr_dropped,
+        "error": _error(result.error),
+    }
+
+
+def summary_entry(report: RunReport) -> dict[str, int]:
+    return {
+        "passed": report.count("passed"),
+        "failed": report.count("failed"),
+        "skipped": report.count("skipped"),
+        "file_errors": report.file_errors,
+    }
+
+
+def check_data(report: RunReport) -> dict[str, Any]:
+    """The check's JSON report as data (the fix report extends it); examples in the order of
+    ``report.outcomes``."""
+    return {
         "version": 1,
-        "summary": {
-            "passed": report.count("passed"),
-            "failed": report.count("failed"),
-            "skipped": report.count("skipped"),
-            "file_errors": report.file_errors,
-        },
+        "summary": summary_entry(report),
         "files": [_file(f) for f in report.files],
-        "examples": examples,
+        "examples": [outcome_entry(o) for o in report.outcomes],
         "notices": list(report.notices),
-    })
+    }
+
+
+def render_json(report: RunReport) -> str:
+    return dump_json(check_data(report))
 
 
 def render_list_json(files: tuple[SourceFile, ...],

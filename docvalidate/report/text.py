@@ -64,16 +64,15 @@ def _failure(console: Console, outcome: Outcome, doc_lines: list[str]) -> None:
                                style="dim"))
 
 
-def summary_line(report: RunReport, seconds: float) -> str:
+def summary_line(report: RunReport) -> str:
     parts = [f"{report.count('passed')} passed", f"{report.count('failed')} failed",
              f"{report.count('skipped')} skipped"]
     if report.file_errors:
         parts.append(f"{report.file_errors} file error{'s' * (report.file_errors != 1)}")
-    return ", ".join(parts) + f" in {seconds:.2f}s"
+    return ", ".join(parts) + f" in {report.seconds:.2f}s"
 
 
-def render_text(console: Console, report: RunReport, seconds: float, verbose: bool = False
-                ) -> None:
+def render_text(console: Console, report: RunReport, verbose: bool = False) -> None:
     docs = {f.path: _lines_of(f) for f in report.files}
     for outcome in report.outcomes:
         if outcome.result.status == "failed":
@@ -104,7 +103,7 @@ def render_text(console: Console, report: RunReport, seconds: float, verbose: bo
         console.print(Text("no Markdown files found", style="yellow"))
     console.print()
     style = "bold red" if not report.ok else "bold green"
-    console.print(Text(summary_line(report, seconds), style=style))
+    console.print(Text(summary_line(report), style=style))
 
 
 def render_list(console: Console, files: tuple[SourceFile, ...],

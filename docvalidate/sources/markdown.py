@@ -24,6 +24,7 @@ import yaml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from docvalidate.fingerprint import with_fingerprints
 from docvalidate.model import Directive, Example, FileWarning, SourceFile
 from docvalidate.sources import sybil
 from docvalidate.sources.directives import Comment, parse_comment
@@ -185,7 +186,7 @@ def extract(doc: Document, dialect: str) -> SourceFile:
     return SourceFile(
         path=doc.path,
         dialect=dialect,
-        examples=tuple(examples),
+        examples=with_fingerprints(examples, doc.lines, structure.headings),
         warnings=tuple(sorted(warnings, key=lambda w: w.line or 0)),
         text=doc.text,
         data=doc.data,
