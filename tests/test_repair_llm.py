@@ -17,7 +17,9 @@ from llm_server import LLMServer, answer, drop, malformed, slow, status
 from docvalidate.errors import ConfigError
 from docvalidate.model import ErrorInfo, Example
 from docvalidate.repair.context import AttemptSummary, Proposal, RepairContext
-from docvalidate.repair.llm import LLMFixer, LLMSettings, imported_packages, normalise_code
+from docvalidate.repair.llm import LLMFixer, LLMSettings
+from docvalidate.repair.llm.answers import normalise_code
+from docvalidate.repair.packages import imported_packages
 
 KEY = "sk-test-0123456789abcdef"
 FIXED = "import json\ndata = json.loads(text)\nprint(data)\n"

@@ -12,7 +12,7 @@ from docvalidate.model import ErrorInfo, Outcome, Result, Session, Task
 from docvalidate.repair.context import AttemptSummary, Proposal, RepairContext
 from docvalidate.repair.fixers import fix_import, fix_output
 from docvalidate.repair.guard import check_intent
-from docvalidate.repair.llm import imported_packages
+from docvalidate.repair.packages import imported_packages
 from docvalidate.runner import FileWork, run_session
 
 RepairStatus = Literal["fixed", "unfixed", "skipped", "conflict"]
