@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from docvalidate.errors import ConfigError
+from docvalidate.sources.dialects import DIALECTS
 
 SESSIONS = ("page", "block")
 MAX_TIMEOUT = 86400  # seconds: a day; a block's time limit is never more
 MAX_OUTPUT = 16 * 1024 * 1024  # bytes captured per stream: bounds docvalidate's own memory
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ISOLATION = ("sandbox", "process")
-DIALECTS = ("auto", "commonmark", "mkdocs")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from docvalidate.model import Example
-from docvalidate.sources.document import split_lines
+from docvalidate.sources.document import lines_with_ends, split_lines
 
 
 @dataclass(frozen=True)
@@ -163,6 +163,6 @@ def _sync_folder(folder: Path) -> None:
 
 
 def unified_diff(path: str, before: bytes, after: bytes) -> str:
-    a = before.decode("utf-8", "replace").splitlines(keepends=True)
-    b = after.decode("utf-8", "replace").splitlines(keepends=True)
+    a = lines_with_ends(before.decode("utf-8", "replace"))
+    b = lines_with_ends(after.decode("utf-8", "replace"))
     return "".join(difflib.unified_diff(a, b, f"a/{path}", f"b/{path}"))

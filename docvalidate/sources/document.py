@@ -57,6 +57,14 @@ def split_lines(text: str, offset: int = 0) -> tuple[Line, ...]:
     return tuple(lines)
 
 
+def lines_with_ends(text: str) -> list[str]:
+    """``text`` split where a document's lines end (\\r\\n, \\r, \\n), each line with its ending.
+
+    Not ``str.splitlines``: it also splits at form feeds, \\x1c-\\x1e, \\x85 and \\u2028, which
+    are ordinary characters inside a Markdown line, so a diff would cut such a line in two."""
+    return [line.text + line.eol for line in split_lines(text)]
+
+
 def detect_newline(text: str) -> str:
     m = re.search(r"\r\n|\r|\n", text)
     return m.group(0) if m else "\n"

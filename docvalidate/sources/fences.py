@@ -36,8 +36,13 @@ def is_interactive(language: str, code: str) -> bool:
         return True
     for line in code.splitlines():
         if line.strip():
-            return line.lstrip().startswith(">>>")
+            return is_prompt(line)
     return False
+
+
+def is_prompt(line: str) -> bool:
+    """Whether a line of a session starts a statement (``>>>``, indentation allowed)."""
+    return line.lstrip().startswith(">>>")
 
 
 def info_attributes(info: str) -> dict[str, str]:
