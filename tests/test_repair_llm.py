@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import socket
 import threading
@@ -19,7 +18,6 @@ from docvalidate.model import ErrorInfo, Example
 from docvalidate.repair.context import AttemptSummary, Proposal, RepairContext
 from docvalidate.repair.llm import LLMFixer, LLMSettings
 from docvalidate.repair.llm.answers import normalise_code
-from docvalidate.repair.packages import imported_packages
 
 KEY = "sk-test-0123456789abcdef"
 FIXED = "import json\ndata = json.loads(text)\nprint(data)\n"
@@ -402,25 +400,6 @@ def test_from_env_key_placeholder_only_for_a_base_url(clean_env: pytest.MonkeyPa
 def test_from_env_refuses_a_key_from_elsewhere(clean_env: pytest.MonkeyPatch):
     with pytest.raises(TypeError, match="OPENAI_API_KEY only"):
         LLMSettings.from_env("m", None, api_key="from-config")
-
-
-# -- installed packages -------------------------------------------------------------------
-
-
-def test_imported_packages_maps_modules_to_installed_versions():
-    code = ("import os, json\nimport yaml\nfrom jinja2 import Template\nfrom . import local\n"
-            "import surely_not_installed_xyz\nimport openai.types\n")
-    assert imported_packages(code) == {
-        "yaml": importlib.metadata.version("PyYAML"),
-        "jinja2": importlib.metadata.version("Jinja2"),
-        "openai": importlib.metadata.version("openai"),
-    }
-
-
-def test_imported_packages_reads_pycon_sessions():
-    assert imported_packages(">>> import yaml\n>>> yaml.safe_load('a: 1')\n{'a': 1}\n") == {
-        "yaml": importlib.metadata.version("PyYAML")}
-    assert imported_packages("this is not python (") == {}
 
 
 # -- a real model -------------------------------------------------------------------------
