@@ -44,6 +44,21 @@ def test_repaired_on_the_first_attempt(project: Path, write, server: LLMServer):
     assert "sk-test-key" not in prompt
 
 
+def test_repaired_by_a_llama_cpp_python_server(project: Path, write, server: LLMServer):
+    # It answers every json_schema request with HTTP 500: one refusal, not retried, costs
+    # no attempt, and every request after it asks for a plain answer.
+    server.llama_cpp_python = True
+    doc = write("a.md", BROKEN)
+    server.script(answer("prices = [1, 2, 3]\nprint(total(prices))\n#> 6\n"),
+                  answer("prices = [1, 2, 3]\nprint(sum(prices))\n#> 6\n"))
+    code, report = fix_json("--max-attempts", "2", "a.md")
+    repair = report["examples"][0]["repair"]
+    assert code == 0 and repair["status"] == "fixed" and len(repair["attempts"]) == 2
+    assert "print(sum(prices))" in doc.read_text()
+    assert [(r.structured, r.rejected) for r in server.requests] == [
+        (True, True), (False, False), (False, False)]
+
+
 def test_repaired_on_the_third_attempt_after_feedback(project: Path, write, server: LLMServer):
     doc = write("a.md", BROKEN)
     server.script(

@@ -85,6 +85,35 @@ def test_server_without_json_schema_gets_plain_requests_for_the_rest_of_the_run(
     assert "fenced code block" in server.requests[1].message("system")
 
 
+def test_llama_cpp_python_refusing_json_schema_with_500_is_asked_once(server: LLMServer):
+    server.llama_cpp_python = True
+    fixer = make_fixer(server, max_retries=2)  # the SDK would retry a 500 twice
+    server.script(answer(FIXED), answer("x = 1\n"))
+    first, second = fixer.propose(make_ctx()), fixer.propose(make_ctx())
+    assert (first.code, second.code) == (FIXED, "x = 1\n")
+    assert [(r.structured, r.rejected) for r in server.requests] == [
+        (True, True), (False, False), (False, False)]
+
+
+@pytest.mark.parametrize("code", [400, 422, 500])
+def test_a_refusal_naming_response_format_settles_it_even_if_the_plain_request_fails(
+        server: LLMServer, code: int):
+    fixer = make_fixer(server)
+    server.script(status(code, "response_format: json_schema is not supported"),
+                  status(503, "loading the model"), answer(FIXED))
+    proposal = fixer.propose(make_ctx())
+    assert proposal.code is None and "HTTP 503" in (proposal.reason or "")
+    assert fixer.propose(make_ctx()).code == FIXED
+    assert [r.structured for r in server.requests] == [True, False, False]
+
+
+def test_a_500_for_another_reason_is_retried_with_structured_output(server: LLMServer):
+    fixer = make_fixer(server, max_retries=1)
+    server.script(status(500, "out of memory"), answer(FIXED))
+    assert fixer.propose(make_ctx()).code == FIXED
+    assert [r.structured for r in server.requests] == [True, True]
+
+
 def test_a_400_for_another_reason_does_not_switch_off_structured_output(server: LLMServer):
     fixer = make_fixer(server)
     server.script(status(400, "context length exceeded"), status(400, "context length exceeded"),

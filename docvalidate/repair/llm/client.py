@@ -89,6 +89,31 @@ def describe_failure(err: Exception, settings: LLMSettings, base_url: str) -> st
     return f"the model request failed: {type(err).__name__}: {short(str(err))}"
 
 
+def refuses_structured_output(err: openai.APIStatusError) -> bool:
+    """Whether a request that asked for ``json_schema`` was refused for it: HTTP 400, 422 or
+    500 whose message names ``response_format``. llama.cpp's servers answer 500 (llama-cpp-
+    python turns the validation error into an internal server error)."""
+    return err.status_code in (400, 422, 500) and _names_response_format(_error_message(err))
+
+
+def _names_response_format(text: str) -> bool:
+    return "response_format" in text
+
+
+def _refusal_is_final(response: Any) -> None:
+    """An httpx response hook: a 500 that refuses ``response_format`` is marked as not worth
+    retrying (the SDK obeys ``x-should-retry``), so the SDK's retries and their backoff are
+    not spent on an answer that will repeat; the fixer then asks for plain answers. Other
+    500s keep the SDK's retries."""
+    if response.status_code != 500 or "x-should-retry" in response.headers:
+        return
+    if b"response_format" not in response.request.content:
+        return  # a request that did not ask for structured output
+    response.read()  # the SDK reads the error body anyway
+    if _names_response_format(response.text):
+        response.headers["x-should-retry"] = "false"
+
+
 def _tries(n: int) -> str:
     return "1 try" if n == 1 else f"{n} tries"
 
@@ -131,7 +156,9 @@ def make_client(settings: LLMSettings) -> openai.OpenAI:
     api_key = settings.api_key or (NO_KEY_PLACEHOLDER if settings.base_url else None)
     try:
         return openai.OpenAI(base_url=settings.base_url, api_key=api_key,
-                             timeout=settings.timeout, max_retries=settings.max_retries)
+                             timeout=settings.timeout, max_retries=settings.max_retries,
+                             http_client=openai.DefaultHttpxClient(
+                                 event_hooks={"response": [_refusal_is_final]}))
     except openai.OpenAIError as err:
         raise ConfigError("no API key for the model server: set OPENAI_API_KEY, or set a base "
                           f"URL for a local server ({err.__class__.__name__})") from err

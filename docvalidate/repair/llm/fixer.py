@@ -20,6 +20,7 @@ from docvalidate.repair.llm.client import (
     LLMSettings,
     describe_failure,
     make_client,
+    refuses_structured_output,
 )
 from docvalidate.repair.llm.prompts import prompt_variables, template_env
 
@@ -75,8 +76,11 @@ class LLMFixer:
         messages = self._messages(ctx, structured)  # outside the try: our bugs must show
         try:
             response = self._request(messages, structured)
-        except (openai.BadRequestError, openai.UnprocessableEntityError) as err:
-            if not structured:
+        except openai.APIStatusError as err:
+            # Any 400/422 may be a refusal of json_schema that does not say so; a 500 only
+            # when it names response_format (a 500 for anything else is the server's trouble).
+            if not (structured and (err.status_code in (400, 422)
+                                    or refuses_structured_output(err))):
                 raise NoAnswer(self._reason(err)) from err
             response = self._without_schema(ctx, err)
             structured = False
@@ -85,12 +89,17 @@ class LLMFixer:
         return read_answer(response, structured, ctx.example.first_code_line)
 
     def _without_schema(self, ctx: RepairContext, rejected: openai.APIStatusError) -> object:
-        """Retry a request refused while it asked for ``json_schema``, as plain text.
+        """Retry a request refused while it asked for ``json_schema``, as plain text, within
+        the same attempt.
 
-        Most likely the server does not support structured output; an accepted plain request
-        proves it, and the rest of the run asks for fenced blocks. A plain request refused as
-        well means the trouble was something else: structured output stays on.
+        A refusal that names ``response_format`` settles it: the rest of the run asks for
+        fenced blocks. Otherwise the server most likely does not support structured output;
+        an accepted plain request proves it. A plain request refused as well means the
+        trouble was something else: structured output stays on.
         """
+        if refuses_structured_output(rejected):
+            with self._lock:
+                self._structured = False
         messages = self._messages(ctx, structured=False)
         try:
             response = self._request(messages, structured=False)
