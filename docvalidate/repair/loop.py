@@ -14,6 +14,7 @@ from docvalidate.repair.fixers import fix_import, fix_output
 from docvalidate.repair.guard import check_intent
 from docvalidate.repair.packages import versions_for
 from docvalidate.runner import FileWork, run_session
+from docvalidate.sources.document import text_lines
 
 RepairStatus = Literal["fixed", "unfixed", "skipped", "conflict"]
 PROSE_LINES = 12  # lines of Markdown before a block given to the model
@@ -233,7 +234,7 @@ class _Loop:
 
     def context(self, result: Result, attempts: Sequence[Attempt]) -> RepairContext:
         example = self.task.example
-        doc_lines = self.work.source.text.splitlines()
+        doc_lines = text_lines(self.work.source.text)
         before = doc_lines[max(0, example.line - 1 - PROSE_LINES): example.line - 1]
         assert result.error is not None
         return RepairContext(

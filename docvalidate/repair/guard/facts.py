@@ -20,6 +20,7 @@ from docvalidate.repair.guard.names import last_name
 from docvalidate.repair.guard.reachability import Dead, dead_code, is_trivial, simple_statements
 from docvalidate.repair.guard.scanner import Handler, Scanner, Use
 from docvalidate.repair.guard.wording import short
+from docvalidate.sources.document import text_lines
 from docvalidate.sources.fences import is_prompt
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
@@ -65,7 +66,7 @@ def study(code: str, interactive: bool) -> Facts:
     outputs: list[str] = []
     prompts = 0
     if interactive:
-        prompts = sum(1 for line in code.splitlines() if is_prompt(line))
+        prompts = sum(1 for line in text_lines(code) if is_prompt(line))
         try:
             examples = parse_session(code, 1, 0)
         except ValueError as exc:  # a malformed prompt

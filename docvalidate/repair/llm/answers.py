@@ -9,6 +9,7 @@ import re
 from markdown_it import MarkdownIt
 
 from docvalidate.repair.llm.trim import short
+from docvalidate.sources.document import text_lines
 
 _CODE_LANGUAGES = {"", "python", "python3", "py", "pycon", "py3"}
 _NUMBERED = re.compile(r"^[ >]*(\d+) \| ?(.*)$")
@@ -119,7 +120,7 @@ def _strip_line_numbers(code: str, first_line: int) -> str:
 
     Anything less is left alone: ``12 | x`` is also a valid Python expression.
     """
-    lines = code.splitlines()
+    lines = text_lines(code)
     matches = [_NUMBERED.match(line) for line in lines]
     if not all(matches):
         return code

@@ -15,6 +15,7 @@ from docvalidate.errors import ConfigError
 from docvalidate.model import ErrorInfo
 from docvalidate.repair.context import AttemptSummary, RepairContext
 from docvalidate.repair.llm.trim import head_cut, short, strip_ansi, tail
+from docvalidate.sources.document import text_lines
 
 PACKAGE_TEMPLATES = Path(__file__).parent.parent / "templates"
 TEMPLATE_NAMES = ("system.j2", "user.j2")
@@ -104,7 +105,7 @@ def prompt_variables(ctx: RepairContext, structured: bool) -> dict[str, Any]:
         "code": example.code,
         "numbered_code": number_lines(example.code, first, error.line),
         "first_line": first,
-        "last_line": first + max(0, len(example.code.splitlines()) - 1),
+        "last_line": first + max(0, len(text_lines(example.code)) - 1),
         "error_type": error.type,
         "error_message": tail(strip_ansi(error.message), 30, MESSAGE_CHARS),
         "error_line": error.line,
@@ -120,7 +121,7 @@ def prompt_variables(ctx: RepairContext, structured: bool) -> dict[str, Any]:
 
 def number_lines(code: str, first: int, mark: int | None = None) -> str:
     """``  12 | code`` for each line; the line ``mark`` (the error's) gets a ``>``."""
-    lines = code.splitlines() or [""]
+    lines = text_lines(code) or [""]
     width = len(str(first + len(lines) - 1))
     out = []
     for i, line in enumerate(lines):
@@ -149,7 +150,7 @@ def _error_line(error: ErrorInfo) -> str:
 
 def _changed_lines(original: str, new: str, first: int) -> str:
     """Which doc lines of the original block an attempt touched, as ranges."""
-    old_lines, new_lines = original.splitlines(), new.splitlines()
+    old_lines, new_lines = text_lines(original), text_lines(new)
     touched: set[int] = set()
     matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
     for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
