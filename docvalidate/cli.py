@@ -27,6 +27,7 @@ from docvalidate.model import Outcome
 from docvalidate.report.json_report import render_json, render_list_json
 from docvalidate.report.safe import harden_streams, printable
 from docvalidate.report.text import render_list, render_text
+from docvalidate.sources.dialects import DIALECTS
 
 
 def _selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -34,7 +35,7 @@ def _selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.argument("paths", nargs=-1, type=click.Path(path_type=str)),
         click.option("--exclude", "exclude", multiple=True, metavar="GLOB",
                      help="Skip files and folders matching GLOB (repeatable)."),
-        click.option("--dialect", type=click.Choice(["auto", "commonmark", "mkdocs"]),
+        click.option("--dialect", type=click.Choice(DIALECTS),
                      help="Markdown dialect (default: auto, mkdocs when an mkdocs.yml is found)."),
         click.option("--sessions", type=click.Choice(["page", "block"]),
                      help="Share one namespace per page (default) or per block."),

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from docvalidate.errors import ConfigError
+from docvalidate.sources.dialects import DIALECTS
 
 SESSIONS = ("page", "block")
 MAX_TIMEOUT = 86400  # seconds: a day; a block's time limit is never more
@@ -34,7 +35,6 @@ MAX_LLM_RETRIES = 100
 MAX_LLM_CONCURRENCY = 256
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ISOLATION = ("sandbox", "process")
-DIALECTS = ("auto", "commonmark", "mkdocs")
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from docvalidate.backends.access import unreadable
-from docvalidate.backends.base import Block, Job, Limits
+from docvalidate.backends.base import Limits
 from docvalidate.backends.local import WORKER, LocalBackend, child_environment
 from docvalidate.backends.sandbox import (
     PROBE,
@@ -28,7 +27,7 @@ from docvalidate.discover import display_path, find_files
 from docvalidate.errors import ConfigError, SandboxError
 from docvalidate.expected_output import flag_value
 from docvalidate.model import RunReport, Session, Setup, SourceFile
-from docvalidate.protocol import run_job
+from docvalidate.probe import ask_interpreter
 from docvalidate.runner import FileWork, Progress, run_all
 from docvalidate.sessions import plan_file
 from docvalidate.sources.kinds import KINDS
@@ -160,16 +159,10 @@ def _probe(config: Config, python: str) -> Interpreter:
     # Config is data: the interpreter it names is run like an example, in the same sandbox,
     # as the same user, with the same scrubbed environment, never on the host as us.
     backend = _backend(config, python, bwrap, folders)
-    root = Path(tempfile.mkdtemp(prefix="docvalidate-probe-"))
-    root.chmod(0o755)
     try:
-        job = Job("<probe>", root, (Block("<probe>", PROBE, 60.0),), 1024 * 1024,
-                  limits=backend.limits)
-        runs = list(run_job(backend, job))
+        run, root = ask_interpreter(backend, PROBE)
     finally:
         backend.close()
-        shutil.rmtree(root, ignore_errors=True)
-    run = runs[0] if runs else None
     try:
         if run is None or run.error is not None:
             raise ValueError(run.error.message if run and run.error else "no answer")
@@ -178,7 +171,7 @@ def _probe(config: Config, python: str) -> Interpreter:
         raise ConfigError(f"python = {config.python!r}: cannot run it to ask for its version "
                           f"and paths ({exc})") from None
     return Interpreter(found.python, found.version,
-                       tuple(p for p in found.paths if p != str(root)))
+                       tuple(p for p in found.paths if p != root))
 
 
 def _readable_to_sessions(python: str, paths: tuple[str, ...]) -> None:

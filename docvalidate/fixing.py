@@ -29,6 +29,7 @@ from docvalidate.expected_output import flag_value
 from docvalidate.model import Edit, ErrorInfo, Outcome, Result, RunReport, Session, SourceFile
 from docvalidate.repair.fixers import known_imports
 from docvalidate.repair.loop import Fixer, Repair, RepairSettings, repair_session
+from docvalidate.repair.packages import imported_modules, package_versions
 from docvalidate.report.model import REWRITTEN, FileFix, FileStatus, FixReport
 from docvalidate.rewrite import (
     EditConflict,
@@ -69,11 +70,17 @@ def _fix(config: Config, paths: tuple[str, ...], collected: Collected, made: Mad
         if any(outcomes[t.example.id].result.status == "failed"
                for t in session.tasks if t.example.id in outcomes)
     ]
+    # For the model: what the failing examples import, in the versions installed where the
+    # examples run, asked there once for the whole run.
+    versions = package_versions(backend, (
+        module for _, session in units for t in session.tasks
+        if t.example.id in outcomes and outcomes[t.example.id].result.status == "failed"
+        for module in imported_modules(t.example.code))) if llm is not None else {}
     # Sessions are independent: repair them in parallel (the LLM fixer bounds its own
     # concurrent requests); within a session, in order.
     per_session = in_parallel(
         units, lambda unit: repair_session(unit[0], unit[1], outcomes, backend, settings,
-                                           imports, llm),
+                                           imports, llm, versions),
         config.jobs, backend)
     repairs = [repair for found in per_session for repair in found]
     roots = {work.source.path: work.root for work in works}

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from docvalidate.model import Edit, Example, SourceFile
+from docvalidate.sources.document import lines_with_ends
 
 if TYPE_CHECKING:
     from docvalidate.sources.kinds import SourceKind
@@ -126,6 +127,6 @@ def _sync_folder(folder: Path) -> None:
 
 
 def unified_diff(path: str, before: bytes, after: bytes) -> str:
-    a = before.decode("utf-8", "replace").splitlines(keepends=True)
-    b = after.decode("utf-8", "replace").splitlines(keepends=True)
+    a = lines_with_ends(before.decode("utf-8", "replace"))
+    b = lines_with_ends(after.decode("utf-8", "replace"))
     return "".join(difflib.unified_diff(a, b, f"a/{path}", f"b/{path}"))

@@ -9,7 +9,10 @@ Each request to ``POST /v1/chat/completions`` takes the next behaviour from the 
 ``answer`` replies the way a real server would for the request: ``{"code": ...}`` as the
 message content when ``response_format`` asked for a JSON schema, a Markdown answer with a
 fenced block otherwise. Set ``server.json_schema = False`` to make the server reject every
-``json_schema`` request with HTTP 400 (as many local servers do) without using up the script.
+``json_schema`` request with HTTP 400 (as many local servers do) without using up the script;
+set ``server.llama_cpp_python = True`` to refuse them as llama-cpp-python's server does: HTTP
+500 (its route handler turns FastAPI's validation error into an internal server error), no
+retry headers, and pydantic's message naming ``response_format`` in an OpenAI-style body.
 
 Every request is recorded (``server.requests``) for assertions on the prompt and parameters.
 When the script is used up the server answers HTTP 500 with ``x-should-retry: false``, so a
@@ -28,6 +31,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 Kind = Literal["answer", "status", "malformed", "drop", "slow"]
+
+LLAMA_CPP_PYTHON_REFUSAL = (
+    "[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}]")
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,8 @@ class Request:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
-    rejected: bool = False  # answered 400 because json_schema is switched off
+    rejected: bool = False  # refused because json_schema is switched off (400, or 500 as
+    # llama-cpp-python)
 
     @property
     def structured(self) -> bool:
@@ -106,6 +115,7 @@ class LLMServer:
     """The server and its script; a context manager that starts and stops it."""
 
     json_schema: bool = True
+    llama_cpp_python: bool = False
     requests: list[Request] = field(default_factory=list)
     max_in_flight: int = 0
     _script: deque[Behaviour] = field(default_factory=deque)
@@ -164,7 +174,7 @@ class LLMServer:
         """Record the request and pick its behaviour (None: rejected json_schema request)."""
         with self._lock:
             self.requests.append(request)
-            if request.structured and not self.json_schema:
+            if request.structured and (not self.json_schema or self.llama_cpp_python):
                 request.rejected = True
                 return None
             if not self._script:
@@ -209,7 +219,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.owner._leave()
 
     def _behave(self, request: Request, behaviour: Behaviour | None) -> None:
-        if behaviour is None:
+        if behaviour is None and self.owner.llama_cpp_python:
+            # llama_cpp/server/errors.py: RouteErrorHandler answers any exception it does not
+            # recognise with 500 and str(exc); here FastAPI's RequestValidationError for
+            # ChatCompletionRequestResponseFormat, whose type is Literal["text", "json_object"].
+            self._json(500, {"error": {"message": LLAMA_CPP_PYTHON_REFUSAL,
+                                       "type": "internal_server_error", "param": None,
+                                       "code": None}})
+        elif behaviour is None:
             self._json(400, _error("response_format json_schema is not supported",
                                    "invalid_request_error", param="response_format"))
         elif behaviour.kind == "status":

@@ -51,6 +51,19 @@ def test_dry_run_writes_nothing_and_prints_the_diff(project: Path, write):
     assert "0 files written" in result.output
 
 
+def test_diffs_keep_a_line_with_a_form_feed_whole(project: Path, write):
+    # A form feed is an ordinary character inside a Markdown line: str.splitlines would cut
+    # the line in two, and the diff would show a line that is not in the file.
+    write("a.md", f"# T\x0cU\n\n{FENCE}python\nx = 1  # a\x0cb\nprint(math.pi > 3)\n{FENCE}\n")
+    result = invoke("fix", "--dry-run", "--format", "json", "a.md")
+    report = json.loads(result.stdout)
+    assert report["examples"][0]["repair"]["diff"] == (
+        "--- a.md:3 (before)\n+++ a.md:3 (after)\n@@ -1,2 +1,3 @@\n"
+        "+import math\n x = 1  # a\x0cb\n print(math.pi > 3)\n")
+    shown = invoke("fix", "--dry-run", "a.md").output
+    assert "@@ -1,6 +1,7 @@\n # T\\x0cU\n" in shown, shown
+
+
 def test_output_is_only_updated_when_asked(project: Path, write):
     doc = write("a.md", f"{FENCE}python\nprint(1 + 1)\n#> 3\n{FENCE}\n")
     result = invoke("fix", "a.md")

@@ -44,6 +44,34 @@ def test_repaired_on_the_first_attempt(project: Path, write, server: LLMServer):
     assert "sk-test-key" not in prompt
 
 
+def test_repaired_by_a_llama_cpp_python_server(project: Path, write, server: LLMServer):
+    # It answers every json_schema request with HTTP 500: one refusal, not retried, costs
+    # no attempt, and every request after it asks for a plain answer.
+    server.llama_cpp_python = True
+    doc = write("a.md", BROKEN)
+    server.script(answer("prices = [1, 2, 3]\nprint(total(prices))\n#> 6\n"),
+                  answer("prices = [1, 2, 3]\nprint(sum(prices))\n#> 6\n"))
+    code, report = fix_json("--max-attempts", "2", "a.md")
+    repair = report["examples"][0]["repair"]
+    assert code == 0 and repair["status"] == "fixed" and len(repair["attempts"]) == 2
+    assert "print(sum(prices))" in doc.read_text()
+    assert [(r.structured, r.rejected) for r in server.requests] == [
+        (True, True), (False, False), (False, False)]
+
+
+def test_a_form_feed_in_a_line_does_not_shift_the_prompts_line_numbers(
+        project: Path, write, server: LLMServer):
+    # A form feed is an ordinary character inside a Markdown line; str.splitlines would cut
+    # the line in two and number every line after it (and the prose above) wrongly.
+    write("a.md", f"Intro\x0cpage two.\nSum:\n\n{FENCE}python\nx = 1  # a\x0cb\n"
+                  f"print(totl([x]))\n{FENCE}\n")
+    server.script(answer("x = 1  # a\x0cb\nprint(sum([x]))\n"))
+    fix_json("--max-attempts", "1", "a.md")
+    prompt = server.requests[0].message("user")
+    assert "  5 | x = 1  # a\x0cb\n> 6 | print(totl([x]))" in prompt, prompt
+    assert "lines 5-6" in prompt and "Intro\x0cpage two.\nSum:" in prompt
+
+
 def test_repaired_on_the_third_attempt_after_feedback(project: Path, write, server: LLMServer):
     doc = write("a.md", BROKEN)
     server.script(

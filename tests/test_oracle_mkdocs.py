@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from docvalidate.model import Example
 from docvalidate.sources.document import Document, parse_document
-from docvalidate.sources.markdown import TAB, extract
+from docvalidate.sources.markdown import extract
+from docvalidate.sources.python_markdown import TAB
 
 EXTENSIONS = [
     "toc", "tables", "attr_list", "md_in_html", "admonition", "pymdownx.details",

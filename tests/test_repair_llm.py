@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import socket
 import threading
@@ -17,7 +16,8 @@ from llm_server import LLMServer, answer, drop, malformed, slow, status
 from docvalidate.errors import ConfigError
 from docvalidate.model import ErrorInfo, Example
 from docvalidate.repair.context import AttemptSummary, Proposal, RepairContext
-from docvalidate.repair.llm import LLMFixer, LLMSettings, imported_packages, normalise_code
+from docvalidate.repair.llm import LLMFixer, LLMSettings
+from docvalidate.repair.llm.answers import normalise_code
 
 KEY = "sk-test-0123456789abcdef"
 FIXED = "import json\ndata = json.loads(text)\nprint(data)\n"
@@ -83,6 +83,35 @@ def test_server_without_json_schema_gets_plain_requests_for_the_rest_of_the_run(
     assert [(r.structured, r.rejected) for r in server.requests] == [
         (True, True), (False, False), (False, False)]
     assert "fenced code block" in server.requests[1].message("system")
+
+
+def test_llama_cpp_python_refusing_json_schema_with_500_is_asked_once(server: LLMServer):
+    server.llama_cpp_python = True
+    fixer = make_fixer(server, max_retries=2)  # the SDK would retry a 500 twice
+    server.script(answer(FIXED), answer("x = 1\n"))
+    first, second = fixer.propose(make_ctx()), fixer.propose(make_ctx())
+    assert (first.code, second.code) == (FIXED, "x = 1\n")
+    assert [(r.structured, r.rejected) for r in server.requests] == [
+        (True, True), (False, False), (False, False)]
+
+
+@pytest.mark.parametrize("code", [400, 422, 500])
+def test_a_refusal_naming_response_format_settles_it_even_if_the_plain_request_fails(
+        server: LLMServer, code: int):
+    fixer = make_fixer(server)
+    server.script(status(code, "response_format: json_schema is not supported"),
+                  status(503, "loading the model"), answer(FIXED))
+    proposal = fixer.propose(make_ctx())
+    assert proposal.code is None and "HTTP 503" in (proposal.reason or "")
+    assert fixer.propose(make_ctx()).code == FIXED
+    assert [r.structured for r in server.requests] == [True, False, False]
+
+
+def test_a_500_for_another_reason_is_retried_with_structured_output(server: LLMServer):
+    fixer = make_fixer(server, max_retries=1)
+    server.script(status(500, "out of memory"), answer(FIXED))
+    assert fixer.propose(make_ctx()).code == FIXED
+    assert [r.structured for r in server.requests] == [True, True]
 
 
 def test_a_400_for_another_reason_does_not_switch_off_structured_output(server: LLMServer):
@@ -400,25 +429,6 @@ def test_from_env_key_placeholder_only_for_a_base_url(clean_env: pytest.MonkeyPa
 def test_from_env_refuses_a_key_from_elsewhere(clean_env: pytest.MonkeyPatch):
     with pytest.raises(TypeError, match="OPENAI_API_KEY only"):
         LLMSettings.from_env("m", None, api_key="from-config")
-
-
-# -- installed packages -------------------------------------------------------------------
-
-
-def test_imported_packages_maps_modules_to_installed_versions():
-    code = ("import os, json\nimport yaml\nfrom jinja2 import Template\nfrom . import local\n"
-            "import surely_not_installed_xyz\nimport openai.types\n")
-    assert imported_packages(code) == {
-        "yaml": importlib.metadata.version("PyYAML"),
-        "jinja2": importlib.metadata.version("Jinja2"),
-        "openai": importlib.metadata.version("openai"),
-    }
-
-
-def test_imported_packages_reads_pycon_sessions():
-    assert imported_packages(">>> import yaml\n>>> yaml.safe_load('a: 1')\n{'a': 1}\n") == {
-        "yaml": importlib.metadata.version("PyYAML")}
-    assert imported_packages("this is not python (") == {}
 
 
 # -- a real model -------------------------------------------------------------------------

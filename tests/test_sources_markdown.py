@@ -7,14 +7,10 @@ from pathlib import Path
 import pytest
 
 from docvalidate.model import Directive, Example, SourceFile
+from docvalidate.sources.dialects import find_mkdocs_config, resolve_dialect
 from docvalidate.sources.document import BOM, parse_document
 from docvalidate.sources.fences import info_attributes, info_language
-from docvalidate.sources.markdown import (
-    extract,
-    find_mkdocs_config,
-    load_markdown,
-    resolve_dialect,
-)
+from docvalidate.sources.markdown import extract, load_markdown
 
 FIXTURES = Path(__file__).parent / "fixtures" / "markdown"
 DIALECTS = ["commonmark", "mkdocs"]

@@ -3,7 +3,7 @@ same runner (inside its whole session) and judged by the intent guard."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
@@ -12,8 +12,9 @@ from docvalidate.model import Edit, ErrorInfo, Outcome, Result, Session, Task
 from docvalidate.repair.context import AttemptSummary, Proposal, RepairContext
 from docvalidate.repair.fixers import fix_import, fix_output
 from docvalidate.repair.guard import check_intent
-from docvalidate.repair.llm import imported_packages
+from docvalidate.repair.packages import versions_for
 from docvalidate.runner import FileWork, run_session
+from docvalidate.sources.document import text_lines
 
 RepairStatus = Literal["fixed", "unfixed", "skipped", "conflict"]
 PROSE_LINES = 12  # lines of Markdown before a block given to the model
@@ -68,6 +69,7 @@ def repair_session(
     settings: RepairSettings,
     imports: dict[str, str],
     llm: Fixer | None = None,
+    versions: Mapping[str, str] | None = None,
 ) -> list[Repair]:
     """Repair the failing examples of one session, in order, so that earlier blocks are
     repaired before the blocks that depend on them.
@@ -75,7 +77,8 @@ def repair_session(
     A candidate runs inside its session: after the earlier blocks (with the repairs made so
     far) and before the later blocks up to the last one that passed in the check, because a
     repair can break a block after it (a name it defined, an output it printed) and such a
-    repair must not be written."""
+    repair must not be written. ``versions``: the packages installed where examples run
+    (``packages.package_versions``), for the model's prompt."""
     passed = {t.example.id for t in session.tasks
               if (o := outcomes.get(t.example.id)) is not None and o.result.status == "passed"}
     last_passed = max((i for i, t in enumerate(session.tasks) if t.example.id in passed),
@@ -92,7 +95,8 @@ def repair_session(
             continue
         earlier = [t for t in session.tasks[:index] if _runs(t)]
         later = [t for t in session.tasks[index + 1:last_passed + 1] if _runs(t)]
-        loop = _Loop(work, session, earlier, later, passed, current, task, backend, settings)
+        loop = _Loop(work, session, earlier, later, passed, current, task, backend, settings,
+                     versions or {})
         repair = loop.run(outcome.result, imports, llm, latest.get(task.example.id))
         if repair.changed and repair.code is not None:
             current[task.example.id] = repair.code
@@ -112,6 +116,7 @@ class _Loop:
     task: Task
     backend: Backend
     settings: RepairSettings
+    versions: Mapping[str, str]  # module -> version installed where examples run
     # Every example's result in the run that accepted a candidate (see repair_session).
     accepted_run: dict[str, Result] = field(default_factory=dict)
 
@@ -232,7 +237,7 @@ class _Loop:
 
     def context(self, result: Result, attempts: Sequence[Attempt]) -> RepairContext:
         example = self.task.example
-        doc_lines = self.work.source.text.splitlines()
+        doc_lines = text_lines(self.work.source.text)
         before = doc_lines[max(0, example.line - 1 - PROSE_LINES): example.line - 1]
         assert result.error is not None
         return RepairContext(
@@ -242,7 +247,7 @@ class _Loop:
             stderr=result.stderr,
             earlier=tuple(self.current.get(t.example.id, t.example.code) for t in self.earlier),
             prose="\n".join(before),
-            packages=imported_packages(example.code),
+            packages=versions_for(example.code, self.versions),
             attempts=tuple(AttemptSummary(a.code or "", a.error, a.rejected) for a in attempts),
         )
 

@@ -13,6 +13,7 @@ from docvalidate.repair.loop import Repair
 from docvalidate.report.json_report import check_data, dump_json, summary_entry
 from docvalidate.report.model import FixReport
 from docvalidate.report.safe import printable
+from docvalidate.sources.document import lines_with_ends
 
 NO_MODEL_HINT = ("configure a model to repair them with an LLM: --model NAME (or "
                  "DOCVALIDATE_MODEL) with OPENAI_API_KEY, or --llm-base-url for a local "
@@ -24,7 +25,7 @@ def block_diff(repair: Repair) -> str:
         return ""
     ex = repair.task.example
     return "".join(difflib.unified_diff(
-        ex.code.splitlines(keepends=True), repair.code.splitlines(keepends=True),
+        lines_with_ends(ex.code), lines_with_ends(repair.code),
         f"{ex.id} (before)", f"{ex.id} (after)"))
 
 

@@ -7,12 +7,13 @@ from rich.text import Text
 
 from docvalidate.model import Outcome, RunReport, Session, SourceFile
 from docvalidate.report.safe import printable
+from docvalidate.sources.document import text_lines
 
 CONTEXT = 3  # lines of the example shown around the failing line
 
 
 def _lines_of(source: SourceFile) -> list[str]:
-    return source.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return text_lines(source.text)
 
 
 def _failure(console: Console, outcome: Outcome, doc_lines: list[str]) -> None:

@@ -57,6 +57,20 @@ def split_lines(text: str, offset: int = 0) -> tuple[Line, ...]:
     return tuple(lines)
 
 
+def text_lines(text: str) -> list[str]:
+    """The lines of a document or of a block's code, without their endings.
+
+    Split only where a document's lines end (\\r\\n, \\r, \\n), never with ``str.splitlines``:
+    it also splits at form feeds, \\x1c-\\x1e, \\x85 and \\u2028, which are ordinary characters
+    inside a Markdown line, so every line after one would get the wrong number."""
+    return [line.text for line in split_lines(text)]
+
+
+def lines_with_ends(text: str) -> list[str]:
+    """Like ``text_lines``, each line with its ending (for diffs)."""
+    return [line.text + line.eol for line in split_lines(text)]
+
+
 def detect_newline(text: str) -> str:
     m = re.search(r"\r\n|\r|\n", text)
     return m.group(0) if m else "\n"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from docvalidate.sources.document import text_lines
+
 PYTHON_LANGUAGES = {"python": "python", "py": "python", "python3": "python", "py3": "python"}
 SESSION_LANGUAGES = {"pycon": "pycon"}
 LANGUAGES = {**PYTHON_LANGUAGES, **SESSION_LANGUAGES}
@@ -34,10 +36,15 @@ def is_interactive(language: str, code: str) -> bool:
     """A ``pycon`` block, or a Python block whose first non-blank line starts with ``>>>``."""
     if language == "pycon":
         return True
-    for line in code.splitlines():
+    for line in text_lines(code):
         if line.strip():
-            return line.lstrip().startswith(">>>")
+            return is_prompt(line)
     return False
+
+
+def is_prompt(line: str) -> bool:
+    """Whether a line of a session starts a statement (``>>>``, indentation allowed)."""
+    return line.lstrip().startswith(">>>")
 
 
 def info_attributes(info: str) -> dict[str, str]:

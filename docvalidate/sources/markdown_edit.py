@@ -12,7 +12,7 @@ import difflib
 from pathlib import Path
 
 from docvalidate.model import Edit, Example, SourceFile
-from docvalidate.sources.document import parse_document, split_lines
+from docvalidate.sources.document import parse_document, split_lines, text_lines
 from docvalidate.sources.markdown import extract, load_markdown
 
 
@@ -20,8 +20,9 @@ def render_code(example: Example, new_code: str, data: bytes) -> bytes:
     """The bytes that replace ``example.span`` in ``data`` so that the block holds ``new_code``."""
     start, end = example.span
     raw_lines = split_lines(data[start:end].decode("utf-8"))
-    old = _code_lines(example.code)
-    new = _code_lines(new_code)
+    # Split where a document's lines end: new code may come with \r\n endings.
+    old = text_lines(example.code)
+    new = text_lines(new_code)
     if len(raw_lines) != len(old):  # should not happen; fall back to rendering every line
         raw_lines, old = (), []
     blank_prefix = example.prefix.rstrip(" \t")
@@ -44,13 +45,6 @@ def render_code(example: Example, new_code: str, data: bytes) -> bytes:
     if text and start == end == len(data) and data and data[-1:] not in (b"\n", b"\r"):
         text = example.newline + text
     return text.encode("utf-8")
-
-
-def _code_lines(code: str) -> list[str]:
-    """Code split at the line endings a document knows (\\r\\n, \\r, \\n) and nothing else:
-    ``str.splitlines`` would also split at form feeds, \\x1c-\\x1e, \\x85 and \\u2028, which are
-    ordinary characters inside a Markdown line, and new code may come with \\r\\n endings."""
-    return [line.text for line in split_lines(code)]
 
 
 class MarkdownKind:

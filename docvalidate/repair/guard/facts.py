@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import ast
 import builtins
-import doctest
 import io
 import tokenize
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from docvalidate.expected_output import parse_session
 from docvalidate.repair.guard.folding import UNKNOWN, constant_truth, constant_value
 from docvalidate.repair.guard.names import last_name
 from docvalidate.repair.guard.reachability import Dead, dead_code, is_trivial, simple_statements
 from docvalidate.repair.guard.scanner import Handler, Scanner, Use
 from docvalidate.repair.guard.wording import short
+from docvalidate.sources.document import text_lines
+from docvalidate.sources.fences import is_prompt
 
-_PARSER = doctest.DocTestParser()
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _NOT_CODE = frozenset({tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
                        tokenize.DEDENT, tokenize.ENDMARKER})
@@ -65,9 +66,9 @@ def study(code: str, interactive: bool) -> Facts:
     outputs: list[str] = []
     prompts = 0
     if interactive:
-        prompts = sum(1 for line in code.splitlines() if line.lstrip().startswith(">>>"))
+        prompts = sum(1 for line in text_lines(code) if is_prompt(line))
         try:
-            examples = _PARSER.get_examples(code)
+            examples = parse_session(code, 1, 0)
         except ValueError as exc:  # a malformed prompt
             return Facts(syntax_error=str(exc), prompts=prompts)
         source = "".join(p.source for p in examples)
