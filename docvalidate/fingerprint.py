@@ -11,20 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from docvalidate.model import Example
-from docvalidate.sources.document import Line
+from docvalidate.sources.structure import Heading
 
 LENGTH = 16  # hex digits: 64 bits, far from colliding within one project's docs
-
-# An ATX heading's marker run, after container prefixes (quotes, indentation, list markers).
-_ATX = re.compile(r"^[\s>]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+[\s>]*)*(?P<marks>#{1,6})(?:[ \t]|$)")
-# A setext underline (the heading's level: "=" is 1, "-" is 2).
-_SETEXT = re.compile(r"^[\s>]*(?P<marks>=+|-+)[ \t]*$")
-
 
 def fingerprint(language: str, code: str, heading_path: Sequence[str], index: int) -> str:
     """The fingerprint of the ``index``-th (0-based) example with this code under these
@@ -33,21 +26,11 @@ def fingerprint(language: str, code: str, heading_path: Sequence[str], index: in
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:LENGTH]
 
 
-def heading_level(lines: Sequence[Line], start: int) -> int:
-    """The level (1-6) of the heading that starts at the 0-based line ``start``."""
-    if start < len(lines) and (atx := _ATX.match(lines[start].text)):
-        return len(atx.group("marks"))
-    for line in lines[start + 1:]:  # a setext heading: its underline ends the paragraph
-        if setext := _SETEXT.match(line.text):
-            return 1 if setext.group("marks").startswith("=") else 2
-    return 1
-
-
-def with_fingerprints(examples: Iterable[Example], lines: Sequence[Line],
-                      headings: Sequence[tuple[int, str]]) -> tuple[Example, ...]:
+def with_fingerprints(examples: Iterable[Example], headings: Sequence[Heading]
+                      ) -> tuple[Example, ...]:
     """``examples`` (in document order) with their fingerprints set; ``headings`` are the
-    source's (0-based line, title) pairs in document order."""
-    levelled = [(line, heading_level(lines, line), title) for line, title in headings]
+    source's, in document order, with the levels its parser gave them."""
+    levelled = [(h.line, h.level, h.title) for h in headings]
     out: list[Example] = []
     seen: dict[tuple[str, str, tuple[str, ...]], int] = {}
     stack: list[tuple[int, str]] = []  # (level, title) of the headings above

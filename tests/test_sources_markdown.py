@@ -512,3 +512,15 @@ def test_pages_nested_thousands_deep_are_one_file_error(dialect: str, text: str,
     path.write_text(text)
     source = load_markdown(path, "deep.md", dialect, 10 * 1024 * 1024)
     assert source.error is not None and "too deeply" in source.error
+
+
+@pytest.mark.parametrize("dialect", ["commonmark", "mkdocs"])
+def test_a_page_of_fifty_thousand_heading_lines_is_read(tmp_path, dialect):
+    # Python-Markdown takes every line starting with "#" as a heading, each splitting its
+    # chunk: the emulation parses on in a loop, not one recursion level per heading.
+    page = tmp_path / "big.md"
+    page.write_text("```python\nx = 1\n```\n" + ("#" * 99 + "\n") * 50_000
+                    + "```python\ny = 2\n```\n")
+    source = load_markdown(page, "big.md", dialect, 10 ** 8)
+    assert source.error is None
+    assert [e.code for e in source.examples] == ["x = 1\n", "y = 2\n"]

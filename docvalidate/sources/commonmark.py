@@ -11,21 +11,24 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from docvalidate.sources.document import Document, Line
-from docvalidate.sources.structure import RawFence, Structure
+from docvalidate.sources.structure import Heading, RawFence, Structure
 
 _LIST_MARKER_RE = re.compile(r"[-*+]|\d{1,9}[.)]")
 
 
 @cache
 def _commonmark_parser() -> MarkdownIt:
-    return MarkdownIt("commonmark").use(front_matter_plugin)
+    # Only the block structure is read (fences, HTML blocks, headings: a heading's inline
+    # token has its content before inline parsing). The inline rules would cost most of the
+    # parse: seconds on a page of megabytes.
+    return MarkdownIt("commonmark").use(front_matter_plugin).disable("inline")
 
 
 def commonmark_structure(doc: Document) -> Structure:
     tokens = _commonmark_parser().parse(doc.text)
     fences: list[RawFence] = []
     comment_lines: list[int] = []
-    headings: list[tuple[int, str]] = []
+    headings: list[Heading] = []
     for i, token in enumerate(tokens):
         if token.map is None:
             continue
@@ -35,7 +38,7 @@ def commonmark_structure(doc: Document) -> Structure:
         elif token.type == "html_block":
             comment_lines.extend(range(start, stop))
         elif token.type == "heading_open" and i + 1 < len(tokens):
-            headings.append((start, tokens[i + 1].content))
+            headings.append(Heading(start, int(token.tag[1:]), tokens[i + 1].content))
     return Structure(tuple(fences), tuple(comment_lines), tuple(headings))
 
 

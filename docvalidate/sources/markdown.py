@@ -20,7 +20,7 @@ from docvalidate.sources.document import Document, DocumentError, Line, read_doc
 from docvalidate.sources.fences import info_language, is_interactive
 from docvalidate.sources.front_matter import front_matter
 from docvalidate.sources.markers import info_markers
-from docvalidate.sources.structure import RawFence
+from docvalidate.sources.structure import Heading, RawFence
 from docvalidate.sources.superfences import scan_superfences
 
 
@@ -96,7 +96,7 @@ def extract(doc: Document, dialect: str) -> SourceFile:
     return SourceFile(
         path=doc.path,
         dialect=dialect,
-        examples=with_fingerprints(examples, doc.lines, structure.headings),
+        examples=with_fingerprints(examples, structure.headings),
         warnings=tuple(sorted(warnings, key=lambda w: w.line or 0)),
         text=doc.text,
         data=doc.data,
@@ -108,17 +108,17 @@ def _example(
     fence: RawFence,
     language: str,
     directives: tuple[Directive, ...],
-    headings: Sequence[tuple[int, str]],
+    headings: Sequence[Heading],
 ) -> Example:
     n = len(fence.code)
     start = doc.lines[fence.first].start if fence.first < len(doc.lines) else len(doc.data)
     end = doc.line_end(fence.first + n - 1) if n else start
     code = "".join(line + "\n" for line in fence.code)
     heading = None
-    for line, title in headings:
-        if line >= fence.open:
+    for found in headings:
+        if found.line >= fence.open:
             break
-        heading = title
+        heading = found.title
     return Example(
         path=doc.path,
         language=language,

@@ -3,6 +3,7 @@ are indented code: superfences puts a fence that lands in one back as text."""
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -76,25 +77,48 @@ class BlockParser:
             self.parse(root, chunk)
 
     def parse(self, level: _Level, chunk: Chunk) -> None:
-        if level.block is not None:
-            self.in_block(level, chunk)
-            return
-        box = _find(chunk, lambda t: _BOX_RE.match(t) is not None)
-        indented = _indent(chunk[0][1]) >= TAB
-        begin = _find(chunk, lambda t: _BLOCK_START_RE.match(t) is not None)
-        heading = _find(chunk, lambda t: t.startswith("#"))
-        quote = _find(chunk, lambda t: _QUOTE_RE.match(t) is not None)
+        # A loop, not a recursion, over what follows a construct in the same chunk: a chunk of
+        # fifty thousand heading lines is one level deep, and its lines are scanned once.
+        while chunk:
+            if level.block is not None:
+                self.in_block(level, chunk)
+                return
+            hits = _Hits(chunk)
+            start = 0
+            while start < len(chunk) and level.block is None:
+                rest = self._one(level, chunk, hits, start)
+                if rest is None:
+                    return
+                if isinstance(rest, int):  # a heading: parse on after it, in the same chunk
+                    start = rest
+                    continue
+                chunk = rest
+                break
+            else:
+                if start < len(chunk):
+                    chunk = chunk[start:]  # a ``///`` block opened: it takes the rest
+                    continue
+                return
+
+    def _one(self, level: _Level, whole: Chunk, hits: _Hits, start: int) -> Chunk | int | None:
+        """Parse the construct that starts the chunk ``whole[start:]``; what to parse after
+        it: the rest as a new chunk, an index into ``whole`` (after a heading), or None."""
+        chunk = whole[start:] if start else whole
+        box = hits.first("box", start)
+        indented = _indent(whole[start][1]) >= TAB
+        begin = hits.first("begin", start)
+        heading = hits.first("heading", start)
         if box is not None:  # found anywhere in a chunk, at the level's column 0
             self.before(level, chunk, box)
             body, rest = _detab(chunk[box + 1:])
             level.last, level.inner = "box", _Level()
             if body:
                 self.parse(level.inner, body)
-            if rest:
-                self.parse(level, rest)
-        elif indented and level.last in ("list", "box"):
+            return rest or None
+        if indented and level.last in ("list", "box"):
             self.continuation(level, chunk)
-        elif begin is not None:
+            return None
+        if begin is not None:
             self.before(level, chunk, begin)
             header = _BLOCK_START_RE.match(chunk[begin][1])
             assert header is not None
@@ -103,25 +127,24 @@ class BlockParser:
             rest = chunk[begin + 1:]
             while rest and _indent(rest[0][1]) >= TAB:
                 rest = rest[1:]  # indented YAML options right below the header
-            if rest:
-                self.parse(level, rest)
-        elif indented:
+            return rest or None
+        if indented:
             # Indented code: superfences puts back every fence placeholder of the chunk, also
             # those in the rest that is parsed anew below.
             body, rest = _detab(chunk)
             self.code.update(i for i, _ in body)
             self.reverted.update(i for i, _ in chunk)
             level.last, level.inner = "code", None
-            if rest:
-                self.parse(level, rest)
-        elif heading is not None:  # a heading line splits its chunk
+            return rest or None
+        if heading is not None:  # a heading line splits its chunk
             self.before(level, chunk, heading)
             level.last = ""
-            if chunk[heading + 1:]:
-                self.parse(level, chunk[heading + 1:])
-        elif _PM_ITEM_RE.match(chunk[0][1]):
+            return start + heading + 1
+        if _PM_ITEM_RE.match(chunk[0][1]):
             self.items(level, chunk)
-        elif quote is not None:
+            return None
+        quote = hits.first("quote", start)
+        if quote is not None:
             self.before(level, chunk, quote)
             if level.last != "quote" or level.inner is None:
                 level.inner = _Level()
@@ -129,8 +152,9 @@ class BlockParser:
             inner = [(i, _unquote(t)) for i, t in chunk[quote:]]
             for sub in _chunks((i, t) if t.strip() else None for i, t in inner):
                 self.parse(level.inner, sub)
-        else:
-            level.last = ""  # a paragraph (or anything else that ends a container)
+            return None
+        level.last = ""  # a paragraph (or anything else that ends a container)
+        return None
 
     def before(self, level: _Level, chunk: Chunk, at: int) -> None:
         """The lines above a construct found inside a chunk are a chunk of their own."""
@@ -202,8 +226,30 @@ class BlockParser:
         level.last, level.inner = "list", items[-1][0]
 
 
-def _find(chunk: Chunk, test: Callable[[str], bool]) -> int | None:
-    return next((k for k, (_, text) in enumerate(chunk) if test(text)), None)
+_TESTS: dict[str, Callable[[str], bool]] = {
+    "box": lambda t: _BOX_RE.match(t) is not None,
+    "begin": lambda t: _BLOCK_START_RE.match(t) is not None,
+    "heading": lambda t: t.startswith("#"),
+    "quote": lambda t: _QUOTE_RE.match(t) is not None,
+}
+
+
+class _Hits:
+    """Where each construct's line is in one chunk, each looked for once: a chunk parsed on
+    after each of its headings asks again for every suffix."""
+
+    def __init__(self, chunk: Chunk) -> None:
+        self.chunk = chunk
+        self.found: dict[str, list[int]] = {}
+
+    def first(self, name: str, start: int) -> int | None:
+        """The first line of ``chunk[start:]`` with the construct, relative to ``start``."""
+        hits = self.found.get(name)
+        if hits is None:
+            test = _TESTS[name]
+            hits = self.found[name] = [k for k, (_, t) in enumerate(self.chunk) if test(t)]
+        at = bisect.bisect_left(hits, start)
+        return hits[at] - start if at < len(hits) else None
 
 
 def _block_end(chunk: Chunk, slashes: int) -> int | None:

@@ -20,7 +20,14 @@ class RawFence:
 
 
 @dataclass(frozen=True)
+class Heading:
+    line: int  # 0-based
+    level: int  # 1-6, as the dialect's parser decided it
+    title: str
+
+
+@dataclass(frozen=True)
 class Structure:
     fences: tuple[RawFence, ...]
     comment_lines: tuple[int, ...]  # 0-based lines that may hold directive comments
-    headings: tuple[tuple[int, str], ...]
+    headings: tuple[Heading, ...]  # in document order

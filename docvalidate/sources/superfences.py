@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 from docvalidate.sources.document import Line
 from docvalidate.sources.python_markdown import TAB, BlockParser
-from docvalidate.sources.structure import RawFence, Structure
+from docvalidate.sources.structure import Heading, RawFence, Structure
 
 _PREFIX_CHARS = (">", " ", "\t")
 _SF_START = re.compile(r"(?P<fence>~{3,}|`{3,})(?P<info>.*)$")
-_ATX_RE = re.compile(r"^[\s>]*#{1,6}[ \t]+(?P<title>.*?)[ \t#]*$")
+_ATX_RE = re.compile(r"^[\s>]*(?P<marks>#{1,6})[ \t]+(?P<title>.*?)[ \t#]*$")
 # superfences' fence header (RE_NESTED_FENCE_START after the marker run), and the options
 # pymdownx.highlight takes with Pygments on: any other option makes the line not a fence.
 _SF_HEADER = re.compile(
@@ -148,7 +148,8 @@ def scan_superfences(lines: Sequence[Line], start: int) -> Structure:
     inside.update(parser.code)
     outside = [i for i in range(len(lines)) if i not in inside]
     headings = tuple(
-        (i, m.group("title")) for i in outside if (m := _ATX_RE.match(lines[i].text))
+        Heading(i, len(m.group("marks")), m.group("title"))
+        for i in outside if (m := _ATX_RE.match(lines[i].text))
     )
     return Structure(tuple(fences), tuple(outside), headings)
 
