@@ -169,16 +169,21 @@ def cli() -> None:
 @click.option("--isolation", type=click.Choice(["sandbox", "process"]),
               help="Confine examples with bubblewrap (default, when available) or run them as "
               "plain child processes; given, it never falls back.")
+@click.option("--backend", type=click.Choice(["local", "e2b"]),
+              help="Where examples run: local child processes (default) or E2B sandboxes "
+              "(key from E2B_API_KEY).")
 @click.option("--verbose", "-v", is_flag=True, help="Also list skipped examples and why.")
 @_user_errors
 def check_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str | None,
                   sessions: str | None, config_file: Path | None, fmt: str,
                   output: Path | None, strict: bool, timeout: float | None, jobs: int | None,
-                  python: str | None, isolation: str | None, verbose: bool) -> None:
+                  python: str | None, isolation: str | None, backend: str | None,
+                  verbose: bool) -> None:
     """Run the Python examples in Markdown files under PATHS and report failures."""
     started = time.perf_counter()
     config = _config(config_file, strict, exclude=exclude, dialect=dialect, sessions=sessions,
-                     timeout=timeout, jobs=jobs, python=python, isolation=isolation)
+                     timeout=timeout, jobs=jobs, python=python, isolation=isolation,
+                     backend=backend)
     collected: Collected = collect(config, paths)
     total = sum(len(s.tasks) for per_file in collected.sessions for s in per_file)
     show_bar = fmt == "text" and output is None and sys.stderr.isatty()
@@ -227,19 +232,23 @@ def list_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str 
 @click.option("--isolation", type=click.Choice(["sandbox", "process"]),
               help="Confine examples with bubblewrap (default, when available) or run them as "
               "plain child processes; given, it never falls back.")
+@click.option("--backend", type=click.Choice(["local", "e2b"]),
+              help="Where examples run: local child processes (default) or E2B sandboxes "
+              "(key from E2B_API_KEY).")
 @_user_errors
 def fix_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str | None,
                 sessions: str | None, config_file: Path | None, fmt: str, output: Path | None,
                 strict: bool, dry_run: bool, show_diff: bool, update_output: bool | None,
                 max_attempts: int, model: str | None, llm_base_url: str | None,
-                timeout: float | None, python: str | None, isolation: str | None) -> None:
+                timeout: float | None, python: str | None, isolation: str | None,
+                backend: str | None) -> None:
     """Repair the failing Python examples under PATHS and write them back."""
     from docvalidate.fixing import fix
     from docvalidate.report.fix_report import render_fix_json, render_fix_text
 
     config = _config(config_file, strict, exclude=exclude, dialect=dialect, sessions=sessions,
                      timeout=timeout, python=python, isolation=isolation,
-                     update_output=update_output)
+                     update_output=update_output, backend=backend)
     llm = _llm(config, model, llm_base_url)
     report = fix(config, paths, llm=llm, update_output=config.update_output,
                  max_attempts=max_attempts, dry_run=dry_run)

@@ -35,6 +35,7 @@ MAX_LLM_RETRIES = 100
 MAX_LLM_CONCURRENCY = 256
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ISOLATION = ("sandbox", "process")
+BACKENDS = ("local", "e2b")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class Config:
     limit_open_files: int = 256
     update_output: bool = False  # let `fix` rewrite expected output
     llm: dict[str, Any] = field(default_factory=dict)  # [tool.docvalidate.llm], see LLM_KEYS
+    backend: str = "local"  # local | e2b
+    e2b: dict[str, Any] = field(default_factory=dict)  # [tool.docvalidate.e2b], see E2B_KEYS
     source: Path | None = None  # the file this config came from
 
     @property
@@ -152,6 +155,9 @@ def weakening(values: dict[str, Any], config: Config) -> list[str]:
             config.base / config.setup, config.base):
         found.append(f"setup = {config.setup!r} (outside the project: another file would be "
                      "read and run)")
+    if values.get("backend") == "e2b":
+        found.append('backend = "e2b" (your project and examples would be sent to E2B with '
+                     "your E2B_API_KEY)")
     if isinstance(values.get("llm"), dict) and "base_url" in values["llm"]:
         found.append("llm.base_url (your OPENAI_API_KEY would be sent to that server)")
     defaults = Config()
@@ -203,6 +209,38 @@ def merge(config: Config, values: dict[str, Any], where: str = "command line") -
         )
     checked = {key: _check(key, value, where) for key, value in values.items()}
     return replace(config, **checked)
+
+
+# [tool.docvalidate.e2b] keys: what each must be. The API key is deliberately not one of them.
+E2B_KEYS = ("template", "timeout", "max_sandboxes", "requirements", "install_project",
+            "upload")
+
+
+def _check_e2b(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: e2b must be a table ([tool.docvalidate.e2b])")
+    for key, item in value.items():
+        if key in ("api_key", "key", "token"):
+            raise ConfigError(f"{where}: e2b.{key}: the API key is read from E2B_API_KEY "
+                              "only, never from a config file")
+        if key not in E2B_KEYS:
+            raise ConfigError(f"{where}: unknown key 'e2b.{key}' (known: "
+                              f"{', '.join(E2B_KEYS)})")
+        whole = isinstance(item, int) and not isinstance(item, bool)
+        strings = isinstance(item, list) and all(isinstance(v, str) and v for v in item)
+        problem = {
+            "template": None if isinstance(item, str) and item.strip() else "a template name",
+            "timeout": None if whole and 60 <= item <= MAX_TIMEOUT
+            else f"a whole number of seconds from 60 to {MAX_TIMEOUT}",
+            "max_sandboxes": None if whole and 1 <= item <= 1000
+            else "a whole number from 1 to 1000",
+            "requirements": None if strings else "a list of pip requirement strings",
+            "install_project": None if isinstance(item, bool) else "true or false",
+            "upload": None if strings else "a list of glob patterns",
+        }[key]
+        if problem is not None:
+            raise ConfigError(f"{where}: e2b.{key} = {item!r} is invalid: expected {problem}")
+    return dict(value)
 
 
 # [tool.docvalidate.llm] keys and their types. The API key is deliberately not one of them.
@@ -300,6 +338,12 @@ def _check(key: str, value: Any, where: str) -> Any:
         if not isinstance(value, bool):
             raise bad("true or false")
         return value
+    if key == "backend":
+        if value not in BACKENDS:
+            raise bad(" or ".join(BACKENDS))
+        return value
+    if key == "e2b":
+        return _check_e2b(value, where)
     if key == "llm":
         return _check_llm(value, where)
     if key == "sessions":

@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 
 from docvalidate.backends.access import unreadable
-from docvalidate.backends.base import Limits
+from docvalidate.backends.base import Backend, Limits
 from docvalidate.backends.local import WORKER, LocalBackend, child_environment
 from docvalidate.backends.sandbox import (
     PROBE,
@@ -129,8 +129,7 @@ def _backend(config: Config, python: str, bwrap: str | None, readable: tuple[str
     return LocalBackend(
         python=python,
         env=child_environment(os.environ, config.env, config.pass_env),
-        limits=Limits(config.limit_cpu_seconds, config.limit_memory_mb, config.limit_processes,
-                      config.limit_file_size_mb, config.limit_open_files),
+        limits=_limits(config),
         bwrap=bwrap,
         network=config.network,
         readable=readable,
@@ -185,7 +184,7 @@ def _readable_to_sessions(python: str, paths: tuple[str, ...]) -> None:
             f"{INSTALL} to use the sandbox")
 
 
-Made = tuple[LocalBackend, list[str]]
+Made = tuple[Backend, list[str]]
 
 
 @contextlib.contextmanager
@@ -201,8 +200,10 @@ def backend(config: Config) -> Iterator[Made]:
 
 
 def make_backend(config: Config) -> Made:
-    """The local backend the config asks for, and run-wide notices about it; the caller
-    closes it (prefer :func:`backend`)."""
+    """The backend the config asks for, and run-wide notices about it; the caller closes it
+    (prefer :func:`backend`)."""
+    if config.backend == "e2b":
+        return _e2b_backend(config), []
     bwrap, notices = sandbox(config)
     found = interpreter(config)
     view = False
@@ -238,6 +239,24 @@ def load_setup(config: Config) -> Setup | None:
     return Setup(display_path(path), code, config.timeout)
 
 
+def _e2b_backend(config: Config) -> Backend:
+    from docvalidate.backends.e2b import E2BBackend, settings_from_env
+
+    settings = settings_from_env(config.e2b, os.environ)
+    if not settings.debug and not settings.api_key:
+        raise ConfigError("backend = \"e2b\" needs an API key in E2B_API_KEY (never in a "
+                          "config file); E2B_DEBUG=true talks to a local E2B server instead")
+    # The sandbox has its own PATH, locale and home: only what the config names is set.
+    env = dict(config.env)
+    env.update({name: os.environ[name] for name in config.pass_env if name in os.environ})
+    return E2BBackend(settings, _limits(config), env, jobs=config.jobs)
+
+
+def _limits(config: Config) -> Limits:
+    return Limits(config.limit_cpu_seconds, config.limit_memory_mb, config.limit_processes,
+                  config.limit_file_size_mb, config.limit_open_files)
+
+
 def file_work(config: Config, collected: Collected) -> list[FileWork]:
     fixed_root = (config.base / config.cwd).resolve() if config.cwd else None
     setup = load_setup(config)
@@ -262,4 +281,4 @@ def check(config: Config, paths: tuple[str, ...] = (), progress: Progress | None
     outcomes = run_all(file_work(config, collected), runner, config.jobs, config.max_output,
                        progress, doctest_flags=flag_value(config.doctest_flags))
     return RunReport(collected.files, tuple(outcomes), tuple(notices),
-                     details=tuple(runner.describe()))
+                     details=tuple(runner.describe()), usage=runner.usage())

@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Status = Literal["passed", "failed", "skipped"]
+# "error": the infrastructure failed (a remote sandbox could not be had, after retries): the
+# example could not be judged. It fails the run, but is never repaired or blamed.
+Status = Literal["passed", "failed", "skipped", "error"]
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,7 @@ class Result:
     error: ErrorInfo | None = None
     reason: str | None = None
     cached: bool = False
+    backend: str = ""  # which backend ran it ("local", "e2b"); "" when it did not run
     stdout_dropped: int = 0  # bytes beyond the capture cap
     stderr_dropped: int = 0
     # What a run printed in detail, for fixers that update expected output:
@@ -207,6 +210,7 @@ class RunReport:
     notices: tuple[str, ...] = ()  # run-wide warnings (e.g. running without the sandbox)
     details: tuple[str, ...] = ()  # how the run was done (e.g. what each session copied), for -v
     seconds: float = 0.0  # wall time of the run, as the front door measured it
+    usage: str = ""  # what the run cost where it ran (E2B: sandboxes and their time); "" local
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.result.status == status)
@@ -217,4 +221,4 @@ class RunReport:
 
     @property
     def ok(self) -> bool:
-        return self.count("failed") == 0 and self.file_errors == 0
+        return self.count("failed") == 0 and self.count("error") == 0 and self.file_errors == 0

@@ -19,8 +19,10 @@ from dataclasses import replace
 from typing import Any
 
 from docvalidate.backends.base import (
+    FAULT,
     Backend,
     BackendError,
+    BackendFault,
     BlockRun,
     Connection,
     Job,
@@ -50,6 +52,8 @@ def run_job(backend: Backend, job: Job) -> Iterator[BlockRun]:
     try:
         with backend.connect(job) as conn:
             yield from _Session(backend, conn, job).run()
+    except BackendFault as exc:
+        yield _fatal(0, FAULT, str(exc))
     except BackendError as exc:
         yield _fatal(0, "WorkerError", str(exc))
 
@@ -82,6 +86,7 @@ class _Session:
             answer = self._exchange(started + block.timeout, index, {
                 "t": "run", "b": index, "n": nonce,
                 "name": block.name,
+                "timeout": block.timeout,
                 "source": block.source,
                 "trace_prints": block.trace_prints,
                 "statements": None if block.statements is None else [
@@ -127,6 +132,8 @@ class _Session:
             return _fatal(at, "WorkerError", f"{FORGED} ({received.detail})")
         if received.kind == "cancelled":
             return _fatal(at, "Cancelled", "the run was stopped")
+        if received.kind == "fault":
+            return _fatal(at, FAULT, received.detail)
         if received.kind == "timeout":
             if block is None:
                 return _fatal(0, "WorkerError", "the Python interpreter did not start within "

@@ -6,13 +6,14 @@ exceptions (``raises=``), what a timeout or a crash does to the rest of a sessio
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
-from docvalidate.backends.base import Backend, BlockRun, Job
+from docvalidate.backends.base import FAULT, Backend, BlockRun, Job
 from docvalidate.expected_output import check_prints, check_session
 from docvalidate.locations import Places
 from docvalidate.model import ErrorInfo, LineMap, Outcome, Result, Session, Setup, SourceFile, Task
@@ -80,14 +81,55 @@ def run_session(
     progress: Progress | None = None,
     doctest_flags: int = 0,
 ) -> list[Outcome]:
-    """Run one session's tasks in order in one interpreter (after config ``setup``)."""
+    """Run one session's tasks in order in one interpreter (after config ``setup``). A
+    session lost to a fault of the infrastructure (``BackendFault``) runs again from its
+    start, ``backend.retries`` times with a growing pause; after that the example it was at
+    is reported as an error, never as the example's failure."""
+    for attempt in range(backend.retries + 1):
+        outcomes = _run_once(work, session, backend, max_output, doctest_flags)
+        if not any(_faulted(o) for o in outcomes):
+            break
+        if attempt < backend.retries and not backend_stopped(outcomes):
+            time.sleep(min(RETRY_PAUSE * 2 ** attempt, MAX_RETRY_PAUSE))
+            continue
+        outcomes = [_unjudged(o, attempt + 1) if _faulted(o) else o for o in outcomes]
+        break
+    if progress is not None:
+        for outcome in outcomes:
+            progress(outcome)
+    return outcomes
+
+
+RETRY_PAUSE = 0.5  # seconds before the first retry of a session lost to a fault
+MAX_RETRY_PAUSE = 8.0
+
+
+def backend_stopped(outcomes: Sequence[Outcome]) -> bool:
+    return any(o.result.error is not None and o.result.error.type == "Cancelled"
+               for o in outcomes)
+
+
+def _faulted(outcome: Outcome) -> bool:
+    return outcome.result.error is not None and outcome.result.error.type == FAULT
+
+
+def _unjudged(outcome: Outcome, tries: int) -> Outcome:
+    """An example the infrastructure never let run to the end: status "error", the reason."""
+    assert outcome.result.error is not None
+    reason = (f"not judged: the backend failed ({tries} tr{'y' if tries == 1 else 'ies'}): "
+              f"{outcome.result.error.message}")
+    return Outcome(outcome.task, replace(outcome.result, status="error", error=None,
+                                         reason=reason))
+
+
+def _run_once(work: FileWork, session: Session, backend: Backend, max_output: int,
+              doctest_flags: int) -> list[Outcome]:
     outcomes: list[Outcome] = []
 
     def done(task: Task, result: Result) -> None:
-        outcome = Outcome(task, result)
-        outcomes.append(outcome)
-        if progress is not None:
-            progress(outcome)
+        if result.backend == "" and result.status != "skipped":
+            result = replace(result, backend=backend.name)
+        outcomes.append(Outcome(task, result))
 
     tasks: list[Task] = []
     programs: list[Program] = []

@@ -88,13 +88,21 @@ class BackendError(Exception):
     """A session could not be started at all; the message says why, in one sentence."""
 
 
+class BackendFault(BackendError):
+    """Trouble of the infrastructure, not of the example (a remote service that refused or
+    dropped a session): the runner retries the session, and never blames the example."""
+
+
+FAULT = "BackendFault"  # the ErrorInfo type of a session lost to a fault
+
+
 @dataclass(frozen=True)
 class Received:
     """What one wait on a connection gave: a frame (one line the worker wrote), or why none."""
 
-    kind: Literal["frame", "timeout", "closed", "forged", "cancelled"]
+    kind: Literal["frame", "timeout", "closed", "forged", "cancelled", "fault"]
     data: bytes = b""
-    detail: str = ""  # "forged": what was wrong with the bytes
+    detail: str = ""  # "forged": what was wrong with the bytes; "fault": what went wrong
 
 
 class Connection(Protocol):
@@ -136,6 +144,8 @@ class Connection(Protocol):
 
 class Backend(Protocol):
     limits: Limits  # what every session of this backend runs under
+    name: str  # "local", "e2b": said in reports
+    retries: int  # times a session lost to a fault is run again
 
     def connect(self, job: Job) -> AbstractContextManager[Connection]:
         """Start a worker for ``job``; leaving the context kills it and everything it started
@@ -146,6 +156,15 @@ class Backend(Protocol):
         """Stop every job running now as soon as possible (the user pressed Ctrl-C, or CI sent
         SIGTERM). Jobs started afterwards run normally: a long-lived owner (``mkdocs serve``)
         keeps using the backend."""
+        ...
+
+    def describe(self) -> list[str]:
+        """What the backend did, one line each (shown with -v): copies, uploads, sandboxes."""
+        ...
+
+    def usage(self) -> str:
+        """What the run has cost so far where it ran, in a few words ("" when it is only this
+        machine's time): the E2B backend's sandboxes and how long they lived."""
         ...
 
     def refresh(self) -> None:

@@ -70,6 +70,8 @@ class LocalBackend:
     # Run the interpreter from a read-only view the sessions' user can read (view.py): as root
     # without the sandbox, for an interpreter under /root.
     view: bool = False
+    name: str = "local"
+    retries: int = 0  # nothing here fails but the example
     # Set by cancel() for the sessions running then; sessions started later get a new one,
     # so a cancelled run leaves the backend usable (a `mkdocs serve` rebuild after Ctrl-C).
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -112,6 +114,9 @@ class LocalBackend:
         self._folder.remove()
         with self._lock:
             self._accounts = None
+
+    def usage(self) -> str:
+        return ""
 
     def describe(self) -> list[str]:
         """What this backend does, one line each (shown with -v)."""

@@ -351,10 +351,22 @@ def _session_loop():
 
 def _run(source, filename, namespace, mode="exec"):
     code = _compile(source, filename, mode, flags=_TOP_LEVEL_AWAIT, dont_inherit=True)
-    if code.co_flags & _CO_COROUTINE:
-        _session_loop().run_until_complete(_eval(code, namespace))
-    else:
+    if not code.co_flags & _CO_COROUTINE:
         _exec(code, namespace)
+        return
+    loop = _session_loop()
+    events = _stdlib("asyncio").events
+    # Embedded in a host that runs its own event loop around us (a Jupyter kernel executes a
+    # cell from inside its loop), the session's loop runs as the standard interpreter's
+    # would: the host's loop waits for this cell anyway.
+    host = events._get_running_loop()
+    if host is not None:
+        events._set_running_loop(None)
+    try:
+        loop.run_until_complete(_eval(code, namespace))
+    finally:
+        if host is not None:
+            events._set_running_loop(host)
 
 
 def _guarded(run, names):
@@ -482,25 +494,72 @@ def _limit(limits):
             pass
 
 
-def _session(channel, job, diagnostics):
-    filename, cap = job["filename"], job["max_output"]
-    # Running a script puts its folder first on sys.path: our own modules must never shadow the
-    # user's (a project with a `base.py`), so that entry goes and the project root comes first.
-    if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(_THIS):
-        del sys.path[0]
-    if job["root"] not in sys.path:
-        sys.path.insert(0, job["root"])
-    out_fd, err_fd = _capture_file(), _capture_file()
-    module = types.ModuleType("__main__")
-    module.__file__ = filename
-    sys.modules["__main__"] = module
-    namespace = module.__dict__
-    names = {}  # the session's blocks so far: their sources by file name
-    channel.send({"t": "ready"})
-    while True:
-        block = channel.receive()
-        if block is None:
-            return
+class _Session:
+    """One session: its namespace, its capture files and the blocks run so far.
+
+    ``embedded``: the worker runs inside a process that is not its own (a Jupyter kernel in an
+    E2B code context). The process's stdout, stderr, displayhook and ``__main__`` are then
+    borrowed for each block and given back after it, so the answer can be written to the
+    host's own stdout."""
+
+    def __init__(self, job, embedded=False):
+        self.filename, self.cap = job["filename"], job["max_output"]
+        self.embedded = embedded
+        # Running a script puts its folder first on sys.path: our own modules must never
+        # shadow the user's (a project with a `base.py`), so that entry goes and the project
+        # root comes first.
+        if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(_THIS):
+            del sys.path[0]
+        if job["root"] not in sys.path:
+            sys.path.insert(0, job["root"])
+        self.out_fd, self.err_fd = _capture_file(), _capture_file()
+        self.module = types.ModuleType("__main__")
+        self.module.__file__ = self.filename
+        # What an example sees of its program, as if the page were a script it runs.
+        self.argv = [self.filename]
+        if not embedded:
+            sys.modules["__main__"] = self.module
+            sys.argv = self.argv
+        self.namespace = self.module.__dict__
+        self.names = {}  # the session's blocks so far: their sources by file name
+
+    def run(self, block):
+        """Run one block; its answer."""
+        saved = self._borrow() if self.embedded else None
+        try:
+            return self._block(block)
+        finally:
+            if saved is not None:
+                self._give_back(saved)
+
+    def _borrow(self):
+        """Point the process's output and display at this session's capture files."""
+        _flush()
+        saved = (os.dup(1), os.dup(2), sys.stdout, sys.stderr, sys.displayhook,
+                 sys.modules.get("__main__"), sys.argv)
+        sys.stdout = open(1, "w", closefd=False, errors="backslashreplace")
+        sys.stderr = open(2, "w", closefd=False, errors="backslashreplace")
+        # ">>>" statements show their values as the standard interpreter does, not as rich
+        # display messages of the host (a kernel's displayhook).
+        sys.displayhook = sys.__displayhook__
+        sys.modules["__main__"] = self.module
+        sys.argv = self.argv
+        return saved
+
+    def _give_back(self, saved):
+        out, err, stdout, stderr, displayhook, main, argv = saved
+        _flush()
+        os.dup2(out, 1)
+        os.dup2(err, 2)
+        os.close(out)
+        os.close(err)
+        sys.stdout, sys.stderr, sys.displayhook, sys.argv = stdout, stderr, displayhook, argv
+        if main is not None:
+            sys.modules["__main__"] = main
+
+    def _block(self, block):
+        out_fd, err_fd, cap, names = self.out_fd, self.err_fd, self.cap, self.names
+        namespace = self.namespace
         _flush()
         _reset_capture(out_fd)
         _reset_capture(err_fd)
@@ -534,11 +593,66 @@ def _session(channel, job, diagnostics):
         _flush()
         stdout, out_dropped = _read_capture(out_fd, cap)
         stderr, err_dropped = _read_capture(err_fd, cap)
-        channel.send({"t": "end", "b": block["b"], "n": block["n"], "error": error,
-                      "stdout": stdout, "stderr": stderr,
-                      "stdout_dropped": out_dropped, "stderr_dropped": err_dropped,
-                      "prints": prints, "statements": statements,
-                      "detail_dropped": budget.dropped})
+        return {"t": "end", "b": block["b"], "n": block["n"], "error": error,
+                "stdout": stdout, "stderr": stderr,
+                "stdout_dropped": out_dropped, "stderr_dropped": err_dropped,
+                "prints": prints, "statements": statements,
+                "detail_dropped": budget.dropped}
+
+
+def embedded_setup(frame, marker, project, folder, env):
+    """Inside a host process that runs one session (a Jupyter kernel in an E2B code context):
+    the session's fresh working folder (a copy of the uploaded project), its environment and
+    limits, and the session itself; says "ready" on the host's stdout after ``marker``."""
+    import shutil
+
+    job = marshal.loads(frame)
+    if os.path.isdir(project):
+        shutil.copytree(project, folder, symlinks=True)
+    else:
+        os.makedirs(folder)
+    os.chdir(folder)
+    os.environ.update(env)
+    _limit(job["limits"])
+    session = _Session(job, embedded=True)
+    session.stack = open(folder + ".stack", "w")
+    _answer(marker, {"t": "ready"})
+    return session
+
+
+def embedded_run(session, frame, marker):
+    """Run one block of an embedded session; its answer on the host's stdout after
+    ``marker``. A stack dump goes to the session's stack file when the block outlives its
+    time (the host cannot be sent a signal)."""
+    block = marshal.loads(frame)
+    stack = getattr(session, "stack", None)
+    if stack is not None and block.get("timeout"):
+        stack.seek(0)
+        stack.truncate()
+        # A little before docvalidate's own deadline, so the dump is there when it looks.
+        faulthandler.dump_traceback_later(max(block["timeout"] * 0.9, block["timeout"] - 0.5),
+                                          file=stack)
+    try:
+        answer = session.run(block)
+    finally:
+        if stack is not None:
+            faulthandler.cancel_dump_traceback_later()
+    _answer(marker, answer)
+
+
+def _answer(marker, message):
+    sys.stdout.write(marker + _dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def _session(channel, job):
+    session = _Session(job)
+    channel.send({"t": "ready"})
+    while True:
+        block = channel.receive()
+        if block is None:
+            return
+        channel.send(session.run(block))
 
 
 def main():
@@ -572,7 +686,7 @@ def main():
     diagnostics = os.fdopen(os.dup(2), "w")
     os.set_inheritable(diagnostics.fileno(), False)
     faulthandler.register(job["stack_signal"], file=diagnostics, all_threads=True, chain=False)
-    _session(channel, job, diagnostics)
+    _session(channel, job)
 
 
 if __name__ == "__main__":

@@ -69,6 +69,7 @@ def outcome_entry(outcome: Outcome) -> dict[str, Any]:
         **example_entry(outcome.task),
         "status": result.status,
         "reason": result.reason,
+        "backend": result.backend or None,
         "duration": round(result.duration, 6),
         "stdout": result.stdout,
         "stderr": result.stderr,
@@ -83,6 +84,7 @@ def summary_entry(report: RunReport) -> dict[str, int]:
         "passed": report.count("passed"),
         "failed": report.count("failed"),
         "skipped": report.count("skipped"),
+        "errors": report.count("error"),
         "file_errors": report.file_errors,
     }
 
@@ -96,6 +98,7 @@ def check_data(report: RunReport) -> dict[str, Any]:
         "files": [_file(f) for f in report.files],
         "examples": [outcome_entry(o) for o in report.outcomes],
         "notices": list(report.notices),
+        "usage": report.usage or None,
     }
 
 

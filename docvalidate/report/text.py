@@ -68,9 +68,13 @@ def _failure(console: Console, outcome: Outcome, doc_lines: list[str]) -> None:
 def summary_line(report: RunReport) -> str:
     parts = [f"{report.count('passed')} passed", f"{report.count('failed')} failed",
              f"{report.count('skipped')} skipped"]
+    errors = report.count("error")
+    if errors:
+        parts.append(f"{errors} not judged (backend error{'s' * (errors != 1)})")
     if report.file_errors:
         parts.append(f"{report.file_errors} file error{'s' * (report.file_errors != 1)}")
-    return ", ".join(parts) + f" in {report.seconds:.2f}s"
+    usage = f" ({report.usage})" if report.usage else ""
+    return ", ".join(parts) + f" in {report.seconds:.2f}s{usage}"
 
 
 def render_text(console: Console, report: RunReport, verbose: bool = False) -> None:
@@ -78,7 +82,9 @@ def render_text(console: Console, report: RunReport, verbose: bool = False) -> N
     for outcome in report.outcomes:
         if outcome.result.status == "failed":
             _failure(console, outcome, docs.get(outcome.task.example.path, []))
-    notes = []
+    notes = [Text.assemble((f"{printable(o.task.example.id, multiline=False)}: ", "bold"),
+                           ("error: ", "bold red"), printable(o.result.reason or ""))
+             for o in report.outcomes if o.result.status == "error"]
     for source in report.files:
         path = printable(source.path, multiline=False)
         if source.error:
