@@ -155,3 +155,33 @@ def model_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("DOCVALIDATE_MODEL", "test-model")
         yield server
+
+
+@pytest.fixture(scope="session")
+def e2b_server() -> Iterator[Any]:
+    """E2B's real code-interpreter server (``tests/e2b_local.py``): an ``E2BServer`` with
+    ``url`` and ``env`` (what the real SDK needs in debug mode). Skips with the reason when
+    there is none and none can be started here; shared by pytest-xdist workers."""
+    from e2b_local import E2BLocal, Failed, Unavailable
+
+    local = E2BLocal()
+    try:
+        server = local.find()
+    except Unavailable as why:
+        pytest.skip(str(why))
+    except Failed as why:
+        pytest.fail(str(why), pytrace=False)
+    try:
+        yield server
+    finally:
+        local.close()
+
+
+@pytest.fixture
+def e2b_env(e2b_server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``e2b_server``'s environment applied for one test (no API key: debug mode needs none)."""
+    for name in ("E2B_API_KEY", "E2B_API_URL", "E2B_SANDBOX_URL", "E2B_DOMAIN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in e2b_server.env.items():
+        monkeypatch.setenv(name, value)
+    return e2b_server
