@@ -100,6 +100,23 @@ def test_the_sdk_goes_through_the_proxy_and_gets_what_it_gets_without_it(
     assert through[1][1] == ["a\n", "b\n"] and through[3][3][0] == "ZeroDivisionError"
 
 
+def test_the_proxy_streams_each_line_as_the_server_sends_it(sandbox: Any, tmp_path: Any) -> None:
+    # the cell waits for a file that only the SDK's on_stdout callback for "a" creates: a
+    # proxy that held the stream back until the cell ended would make it print "late"
+    flag = tmp_path / "seen-a"
+    cell = (f"import os, time\nprint('a', flush=True)\ndeadline = time.time() + 20\n"
+            f"while not os.path.exists({str(flag)!r}) and time.time() < deadline:\n"
+            f"    time.sleep(0.01)\n"
+            f"print('b' if os.path.exists({str(flag)!r}) else 'late')")
+
+    def seen(message: Any) -> None:
+        if message.line == "a\n":
+            flag.touch()
+
+    execution = sandbox.run_code(cell, context=sandbox.context, on_stdout=seen)
+    assert execution.logs.stdout == ["a\n", "b\n"]
+
+
 def test_429_is_a_plain_sandbox_exception_not_rate_limit(sandbox: Any, proxy: FaultProxy) -> None:
     proxy.inject("execute", RATE_LIMITED)
     error = raised(sandbox.run_code, "1", context=sandbox.context)
