@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import block, invoke
 
 from docvalidate.backends.base import Job, Limits
@@ -341,3 +342,174 @@ def test_a_sandbox_that_cannot_be_made_is_an_error_not_a_failure(e2b_env, projec
     assert first.reason is not None and "RateLimitException" in first.reason
     assert "2 tries" in first.reason
     assert second.status == "skipped"
+
+
+# --- faults of the service --------------------------------------------------------------------
+
+
+@pytest.fixture
+def proxy(e2b_server, monkeypatch):
+    """The fault proxy in front of the local server, with the SDK pointed at it."""
+    from e2b_faults import FaultProxy
+
+    import docvalidate.runner as runner
+
+    monkeypatch.setattr(runner, "RETRY_PAUSE", 0.05)
+    with FaultProxy(e2b_server.url) as faults:
+        monkeypatch.delenv("E2B_API_KEY", raising=False)
+        for name, value in faults.sdk_env().items():
+            monkeypatch.setenv(name, value)
+        yield faults
+
+
+def _warm_backend(project: Path) -> tuple[E2BBackend, Any]:
+    """A backend that has run the page once (its sandbox is made and the project uploaded),
+    so that the next run's requests are the session's own: set-up cell, block, clean-up."""
+    from docvalidate.config import Config
+    from docvalidate.engine import check as engine_check
+
+    (project / "a.md").write_text(block("x = 41") + block("print(x + 1)\n#> 42"))
+    backend = E2BBackend(E2BSettings(debug=True), Limits(), {}, jobs=1)
+    config = Config(jobs=1, backend="e2b")
+    report = engine_check(config, ("a.md",), made=(backend, []))
+    assert [o.result.status for o in report.outcomes] == ["passed", "passed"]
+    return backend, lambda: engine_check(config, ("a.md",), made=(backend, []))
+
+
+# Cells a run sends before its first block: the project's upload (folders, the archive, its
+# unpacking: each run looks at the project again) and the session's set-up.
+BEFORE_FIRST_BLOCK = 4
+
+
+def _faults() -> list[Any]:
+    from e2b_faults import BAD_GATEWAY, RATE_LIMITED, SERVICE_BUSY, Drop, EndEarly
+
+    return [BAD_GATEWAY, SERVICE_BUSY, RATE_LIMITED, Drop(0), EndEarly(0)]
+
+
+@pytest.mark.parametrize("fault", _faults(), ids=["502", "503", "429", "dropped", "short"])
+def test_a_fault_in_a_session_runs_the_session_again(proxy, project, fault):
+    from e2b_faults import Slow
+
+    backend, again = _warm_backend(project)
+    try:
+        # The upload and the set-up cell pass; the first block's cell meets the fault.
+        proxy.inject("execute", *[Slow(0)] * BEFORE_FIRST_BLOCK, fault)
+        report = again()
+    finally:
+        backend.close()
+    assert [o.result.status for o in report.outcomes] == ["passed", "passed"]
+    assert report.outcomes[1].result.stdout == "42\n"
+    assert proxy.pending("execute") == 0  # the fault was met, and the session ran again
+
+
+def test_a_context_that_vanished_is_a_fault(proxy, project):
+    from e2b_faults import CONTEXT_NOT_FOUND
+
+    backend, again = _warm_backend(project)
+    try:
+        proxy.inject("create_context", CONTEXT_NOT_FOUND)
+        report = again()
+    finally:
+        backend.close()
+    assert [o.result.status for o in report.outcomes] == ["passed", "passed"]
+    assert proxy.pending("create_context") == 0
+
+
+def test_faults_that_do_not_stop_are_errors_never_failures(proxy, project, model_server,
+                                                          monkeypatch):
+    from e2b_faults import SERVICE_BUSY
+
+    (project / "a.md").write_text(block("print(undefined_name)"))
+    monkeypatch.setenv("DOCVALIDATE_E2B_TEST", "1")
+    proxy.inject("execute", *[SERVICE_BUSY] * 200)
+    result = invoke("fix", "--backend", "e2b", "--format", "json", "a.md")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    (example,) = report["examples"]
+    assert example["status"] == "error" and example["error"] is None
+    assert "503 Service Unavailable" in example["reason"]
+    assert "4 tries" in example["reason"]
+    assert report["summary"]["errors"] == 1 and report["summary"]["failed"] == 0
+    assert model_server.requests == []  # never shown to the model as the example's error
+    assert (project / "a.md").read_text() == block("print(undefined_name)")
+
+
+def test_a_hung_execution_never_hangs_the_run(proxy, project):
+    from e2b_faults import Slow
+
+    backend, _ = _warm_backend(project)
+    (project / "b.md").write_text(block("x = 1", "timeout=2") + block("y = 2"))
+    try:
+        from docvalidate.config import Config
+        from docvalidate.engine import check as engine_check
+
+        # the block's answer never comes
+        proxy.inject("execute", *[Slow(0)] * BEFORE_FIRST_BLOCK, Slow(120))
+        report = engine_check(Config(jobs=1, backend="e2b"), ("b.md",), made=(backend, []))
+    finally:
+        backend.close()
+    first, second = (o.result for o in report.outcomes)
+    assert first.error is not None and first.error.type == "Timeout"
+    assert second.status == "skipped"
+
+
+# --- fix on E2B -------------------------------------------------------------------------------
+
+
+def test_fix_runs_every_candidate_in_e2b(e2b_env, project, write, model_server):
+    from llm_server import answer
+
+    # The model's first answer still fails (in E2B); the error goes back to it, and its
+    # second answer passes (in E2B) and is written.
+    write("a.md", block("prices = [1, 2, 3]\nprint(total(prices))\n#> 6"))
+    model_server.script(
+        answer("prices = [1, 2, 3]\nprint(summ(prices))\n#> 6\n"),
+        answer("prices = [1, 2, 3]\nprint(sum(prices))\n#> 6\n"))
+    result = invoke("fix", "--backend", "e2b", "--format", "json", "a.md")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    (example,) = report["examples"]
+    assert example["backend"] == "e2b"
+    attempts = example["repair"]["attempts"]
+    assert [a["error"]["type"] if a["error"] else None for a in attempts] == ["NameError", None]
+    assert "summ" in json.dumps(model_server.requests[1].messages)  # fed back from E2B
+    assert example["final"]["status"] == "passed"
+    assert "print(sum(prices))" in (project / "a.md").read_text()
+
+
+# --- what the sandbox holds -------------------------------------------------------------------
+
+
+def test_upload_globs_choose_the_files_and_v_says_what_went(e2b_env, write):
+    write("docvalidate.toml", 'backend = "e2b"\n[e2b]\nupload = ["data/*.csv"]\n')
+    write("data/input.csv", "a,b\n")
+    write("data/notes.txt", "private")
+    write("a.md", block("import os\nprint(sorted(os.listdir('data')), os.path.exists('a.md'))"))
+    result = invoke("check", "-v", "a.md")
+    assert result.exit_code == 0, result.output
+    assert "['input.csv'] False" not in result.output  # stdout is not shown for a pass
+    _, report = check("a.md")
+    assert report["examples"][0]["stdout"] == "['input.csv'] False\n"
+    assert "e2b upload: " in result.output and "1 file (0 KiB" in result.output
+    assert "chosen by e2b.upload ['data/*.csv']" in result.output
+
+
+def test_a_requirement_that_cannot_be_installed_is_named(e2b_env, write):
+    write("docvalidate.toml", 'backend = "e2b"\n[e2b]\n'
+          'requirements = ["docvalidate-no-such-package-e2b-test==0.0.1"]\n')
+    write("a.md", block("x = 1"))
+    _, report = check("a.md")
+    (example,) = report["examples"]
+    assert example["status"] == "failed"
+    assert example["error"]["message"].startswith(
+        "E2B: pip could not install requirement 'docvalidate-no-such-package-e2b-test==0.0.1'")
+
+
+def test_e2b_config_is_validated(write):
+    write("docvalidate.toml", 'backend = "e2b"\n[e2b]\nmax_sandboxes = 0\n')
+    write("a.md", block("x = 1"))
+    result = invoke("check", "a.md")
+    assert result.exit_code == 2
+    assert "e2b.max_sandboxes = 0 is invalid: expected a whole number from 1 to 1000" in (
+        result.output)

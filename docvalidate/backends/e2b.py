@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fnmatch
 import io
 import os
 import queue
@@ -31,7 +32,7 @@ import secrets
 import tarfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -39,7 +40,7 @@ from typing import Any, Protocol
 from docvalidate.backends.base import BackendError, BackendFault, Job, Limits, Received
 from docvalidate.backends.local import WORKER
 from docvalidate.protocol import max_frame
-from docvalidate.workspace import Survey, survey
+from docvalidate.workspace import Entry, Survey, survey
 
 REMOTE = "/tmp/docvalidate"  # where projects and sessions live in a sandbox
 POLL = 0.2  # seconds between checks for cancellation
@@ -49,6 +50,7 @@ CREATE_INTERVAL = 1.0  # seconds between sandbox creations (the free tier's rate
 CREATE_TRIES = 4  # attempts to make a sandbox before the session is lost to the fault
 CREATE_BACKOFF = 1.0  # seconds before the second attempt; doubled each time
 STACK_WAIT = 2.0  # seconds to wait for a stuck session's stack dump
+PIP_TIMEOUT = 600.0  # seconds for one pip install in a sandbox
 
 
 @dataclass(frozen=True)
@@ -293,8 +295,11 @@ class E2BBackend:
         context = None
         try:
             try:
+                self._requirements(slot)
                 project = self._project(slot, job.root)
                 context = slot.sandbox.create_code_context()
+            except BackendError:
+                raise
             except Exception as exc:
                 broken = is_fault(exc)
                 kind = BackendFault if broken else BackendError
@@ -332,7 +337,11 @@ class E2BBackend:
         if remote is not None:
             return remote
         found = self._survey(root)
-        archive = _archive(root, found)
+        entries = found.entries
+        if self.settings.upload is not None:  # the config's globs replace the default
+            entries = tuple(e for e in entries if e.kind != "dir" and any(
+                fnmatch.fnmatchcase(e.path, glob) for glob in self.settings.upload))
+        archive = _archive(root, entries)
         remote = f"{REMOTE}/projects/{secrets.token_hex(8)}"
         control = self._control(slot)
         data = base64.b64encode(archive).decode("ascii")
@@ -351,11 +360,46 @@ class E2BBackend:
             ".read()))) as t:\n"
             f"    t.extractall({remote!r}, filter='data')\n"
             f"os.remove({remote + '.b64'!r})\n", context=control))
+        files = sum(1 for e in entries if e.kind == "file")
+        size = sum(e.size for e in entries if e.kind == "file")
+        if self.settings.install_project:
+            self._pip(slot, [remote], f"the project {root}")
         slot.projects[root] = remote
+        said = (f"e2b upload: {root}: {files} file{'s' * (files != 1)} ({size / 1024:.0f} "
+                f"KiB, {len(archive) / 1024:.0f} KiB compressed) to each sandbox")
+        if self.settings.upload is not None:
+            said += f", chosen by e2b.upload {list(self.settings.upload)}"
+        elif found.shared:
+            said += f"; not uploaded: {', '.join(found.shared[:8])}"
         with self._lock:
-            self._uploaded.append(f"e2b upload: {root}: {found.describe()}, "
-                                  f"{len(archive)} bytes compressed")
+            if said not in self._uploaded:  # said once, however many sandboxes
+                self._uploaded.append(said)
         return remote
+
+    def _requirements(self, slot: _Slot) -> None:
+        """``e2b.requirements``, installed once in each new sandbox, one at a time so that a
+        failure names its requirement."""
+        if slot.sessions or not self.settings.requirements:
+            return
+        for requirement in self.settings.requirements:
+            self._pip(slot, [requirement], f"requirement {requirement!r}")
+
+    def _pip(self, slot: _Slot, arguments: list[str], what: str) -> None:
+        got: list[str] = []
+        execution = slot.sandbox.run_code(
+            "import subprocess, sys\n"
+            f"r = subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet', "
+            f"*{arguments!r}], capture_output=True, text=True)\n"
+            "print(r.returncode)\nprint(r.stderr[-4000:])",
+            context=self._control(slot), on_stdout=lambda m: got.append(m.line),
+            timeout=PIP_TIMEOUT)
+        _checked(execution)
+        text = "".join(got)
+        code, _, errors = text.partition("\n")
+        if code.strip() != "0":
+            last = [line for line in errors.splitlines() if line.strip()]
+            raise BackendError(f"E2B: pip could not install {what}: "
+                               f"{last[-1].strip() if last else 'exit ' + code.strip()}")
 
     def _control(self, slot: _Slot) -> Any:
         if slot.control is None:
@@ -375,11 +419,11 @@ class E2BBackend:
         return "".join(got)
 
 
-def _archive(root: Path, found: Survey) -> bytes:
+def _archive(root: Path, entries: Sequence[Entry]) -> bytes:
     """The project's files a session may see, as a gzip'd tar (what a local session copies)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for entry in found.entries:
+        for entry in entries:
             source = root / entry.path
             info = tarfile.TarInfo(entry.path)
             info.mode = entry.mode
