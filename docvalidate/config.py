@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+# Registers pytest's NUMBER option with doctest, so that the names checked below include it.
+import docvalidate.doctest_number  # noqa: F401
 from docvalidate.errors import ConfigError
 
 SESSIONS = ("page", "block")

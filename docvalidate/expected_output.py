@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from docvalidate.backends.base import BlockRun, StatementRun
+from docvalidate.doctest_number import OutputChecker
 from docvalidate.model import ErrorInfo
 
 DEFAULT_FLAGS = ("ELLIPSIS", "NORMALIZE_WHITESPACE")
@@ -115,7 +116,7 @@ def _mismatch(line: int, what: str, expected: str, actual: str) -> ErrorInfo:
 
 def check_session(prompts: Sequence[Prompt], runs: Sequence[StatementRun]) -> ErrorInfo | None:
     """The first failing prompt of an interactive session, with doctest's comparison."""
-    checker = doctest.OutputChecker()
+    checker = OutputChecker()
     failures: list[ErrorInfo] = []
     for prompt, run in zip([p for p in prompts if not p.skip], runs, strict=False):
         error = run.error
