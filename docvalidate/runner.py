@@ -15,6 +15,7 @@ from typing import TypeVar
 from docvalidate.backends.base import Backend, BlockRun, Job
 from docvalidate.expected_output import check_prints, check_session
 from docvalidate.model import ErrorInfo, Outcome, Result, Session, SourceFile, Task
+from docvalidate.print_strings import check_print_strings
 from docvalidate.program import Program, build
 from docvalidate.protocol import run_job
 
@@ -206,8 +207,13 @@ def _judge(task: Task, program: Program, run: BlockRun) -> Result:
             return Result(task.example.id, "passed", **fields)  # type: ignore[arg-type]
         return _failed(task, replace(error, message=f"{error.message} (expected "
                                      f"{task.raises})"), **fields)
-    if error is None and program.print_comments:
-        error = check_prints(program.print_comments, run)
+    if error is None and (program.print_comments or program.print_strings):
+        # The first wrong output in the block, whichever way the doc wrote it.
+        errors = [check_prints(program.print_comments, run),
+                  check_print_strings(program.print_strings, run.prints,
+                                      task.example.first_code_line - 1)]
+        error = min((e for e in errors if e is not None), key=lambda e: e.line or 0,
+                    default=None)
     if error is not None:
         return _failed(task, error, **fields)
     return Result(task.example.id, "passed", **fields)  # type: ignore[arg-type]
