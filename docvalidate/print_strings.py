@@ -34,7 +34,7 @@ import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from docvalidate.expected_output import _lines, _mismatch, _wrapped_equal
+from docvalidate.expected_output import _mismatch, _wrapped_equal
 from docvalidate.model import ErrorInfo
 
 QUOTES = ('"""', "'''")
@@ -139,8 +139,9 @@ def _without_trailing_commas(tokens: list[tokenize.TokenInfo]) -> list[str]:
 
 def _same_expression(expected: str, actual: str) -> bool:
     """Whether ``expected`` is the one expression ``actual`` printed, laid out differently."""
-    if "\n" not in expected or len(actual.strip().split("\n")) != 1:
-        return False
+    lines = expected.split("\n")
+    if len(lines) == 1 or not lines[0].strip() or not lines[-1].strip() or "\n" in actual:
+        return False  # blank lines around the value are not black's
     want, got = _tokens(expected), _tokens(actual)
     if want is None or got is None:
         return False
@@ -153,9 +154,13 @@ def _same_expression(expected: str, actual: str) -> bool:
 
 
 def _matches(expected: str, actual: str) -> bool:
-    want = _lines(expected)
+    # pytest-examples strips the newlines around what was printed, and only those: a blank
+    # line the string has and the output has not is a difference.
+    want = [line.rstrip() for line in expected.split("\n")]
     for got in dict.fromkeys((actual, _ADDRESS.sub(_ANY_ADDRESS, actual))):
-        if _wrapped_equal(want, _lines(got)) or _same_expression(expected, got.rstrip("\n")):
+        got = got.strip("\n")
+        if (_wrapped_equal(want, [line.rstrip() for line in got.split("\n")])
+                or _same_expression(expected, got)):
             return True
     return False
 
@@ -170,7 +175,7 @@ def check_print_strings(strings: Sequence[PrintString], prints: Prints,
             continue
         return _mismatch(string.line + offset,
                          f"what print() at line {string.start + offset} wrote",
-                         string.expected, actual.rstrip("\n"))
+                         string.expected, actual.strip("\n"))
     return None
 
 
