@@ -42,6 +42,9 @@ LINE_LENGTH = 88  # black's default, which pytest-examples formats printed value
 _INDENT = "    "
 _ADDRESS = re.compile(r"0x[a-f0-9]{8,12}>")
 _ANY_ADDRESS = "0x0123456789ab>"
+# Longer printed values are compared and rewritten as text only: parsing megabytes of output
+# as Python would cost more than any doc's laid-out value is worth.
+MAX_PARSED = 100_000
 Prints = Sequence[tuple[int | None, str]]
 
 
@@ -140,7 +143,8 @@ def _without_trailing_commas(tokens: list[tokenize.TokenInfo]) -> list[str]:
 def _same_expression(expected: str, actual: str) -> bool:
     """Whether ``expected`` is the one expression ``actual`` printed, laid out differently."""
     lines = expected.split("\n")
-    if len(lines) == 1 or not lines[0].strip() or not lines[-1].strip() or "\n" in actual:
+    if (len(actual) > MAX_PARSED or "\n" in actual or len(lines) == 1
+            or not lines[0].strip() or not lines[-1].strip()):
         return False  # blank lines around the value are not black's
     want, got = _tokens(expected), _tokens(actual)
     if want is None or got is None:
@@ -183,7 +187,7 @@ def pretty(text: str, width: int) -> str:
     """``text`` as black would lay it out in ``width`` columns when it is one Python
     expression too long for one line (brackets split from the last one, their contents one
     item a line with a trailing comma where there are several); any other text unchanged."""
-    if "\n" in text or len(text) <= width:
+    if "\n" in text or len(text) <= width or len(text) > MAX_PARSED:
         return text
     tokens = _tokens(text)
     if tokens is None or text != text.strip():

@@ -20,7 +20,8 @@ def page(*blocks: str) -> str:
 # pydantic-settings' own layout: black at 88 columns, nested, under `except`, and a value
 # that fits in a string but not in a `#>` line.
 SETTINGS = f"""\
-data = {{'v0': '0', 'sub_model': {{'v1': 'json-1', 'v2': b'nested-2', 'v3': 3, 'deep': {{'v4': 'v4'}}}}}}
+data = {{'v0': '0',
+        'sub_model': {{'v1': 'json-1', 'v2': b'nested-2', 'v3': 3, 'deep': {{'v4': 'v4'}}}}}}
 print(data)
 {Q}
 {{
@@ -42,11 +43,11 @@ print(cfg)
 }}
 {Q}
 try:
-    int('not a number, which is a rather long string to read as an integer')
+    int('not a number, rather long to read')
 except ValueError as e:
     print(e)
     {Q}
-    invalid literal for int() with base 10: 'not a number, which is a rather long string to read as an integer'
+    invalid literal for int() with base 10: 'not a number, rather long to read'
     {Q}
 print(['--this', '["hello", "world"]', '--nested.that', 'a=1', '--nested.that', 'b=2', 'arg'])
 {Q}
@@ -61,10 +62,10 @@ def test_right_output_passes(write, check_json):
 
 
 @pytest.mark.parametrize(("right", "wrong", "string_line"), [
-    ("    'sub_model': {'v1'", "    'sub_model': {'v9'", 8),  # in a black-wrapped value
-    ("'api_version': '2024-03-15',", "'api_version': '2024-03-16',", 17),  # nested deeper
-    ("base 10: 'not a number", "base 16: 'not a number", 31),  # indented, under except
-    ("'b=2', 'arg']\n", "'b=2']\n", 35),  # one line: an item less
+    ("\n    'sub_model': {'v1'", "\n    'sub_model': {'v9'", 9),  # in a black-wrapped value
+    ("'api_version': '2024-03-15',", "'api_version': '2024-03-16',", 18),  # nested deeper
+    ("base 10: 'not a number", "base 16: 'not a number", 32),  # indented, under except
+    ("'b=2', 'arg']\n", "'b=2']\n", 36),  # one line: an item less
 ])
 def test_wrong_output_fails_at_the_string(write, check_json, right: str, wrong: str,
                                           string_line: int):
@@ -232,5 +233,5 @@ def test_guard_treats_the_string_as_expected_output():
     changed = original.replace("[1, 2, 3]", "[3, 2, 1]")
     assert check_intent(original, changed) == 'changes the expected output "[1, 2, 3]"'
     assert check_intent(original, changed, update_output=True) is None
-    removed = f"print(sorted([3, 1, 2]))\n"
+    removed = "print(sorted([3, 1, 2]))\n"
     assert check_intent(original, removed) == 'removes the expected output "[1, 2, 3]"'
