@@ -13,9 +13,10 @@ columns less that indentation (pydantic-settings' docs are full of them)::
     }
     \"\"\"
 
-Such a string is checked here against what the call printed: equal line for line (trailing
-whitespace aside), or with long lines wrapped as for ``#>`` comments, or, when the call
-printed one Python expression, the same expression laid out over several lines (the same
+Such a string is checked here against what the call printed (every run of it, in a loop):
+line for line (trailing whitespace aside), or with long lines wrapped as for ``#>`` comments,
+or laid out as pytest-examples lays it out: a new line where the output has a space or a
+newline between two arguments, and a printed Python value spread over several lines (the same
 syntax tree and the same tokens, commas before a closing bracket aside: what black changes
 when it wraps). pytest-examples writes ``0x0123456789ab>`` for memory addresses; so may the doc.
 
@@ -157,14 +158,80 @@ def _same_expression(expected: str, actual: str) -> bool:
     return same_tree and _without_trailing_commas(want) == _without_trailing_commas(got)
 
 
+# Steps the layout matching may take (each compares about a line): a hostile page of
+# thousands of bracket lines must not keep docvalidate busy. Real strings need a few a line.
+LAYOUT_STEPS = 200_000
+_OPENING = ("(", "[", "{")
+_CLOSING = (")", "]", "}")
+
+
+def _one_line(lines: list[str], keep_commas: bool) -> str:
+    """Black's layout of a value put back on one line, as ``repr`` writes it: no space inside
+    brackets, one after a comma, and (unless ``keep_commas``, for a one-item tuple) without
+    the comma black adds before a closing bracket."""
+    text = lines[0].rstrip()
+    for line in lines[1:]:
+        piece = line.strip()
+        closing = piece.startswith(_CLOSING)
+        if closing and text.endswith(",") and not keep_commas:
+            text = text[:-1]
+        text += piece if closing or text.endswith(_OPENING) else " " + piece
+    return text
+
+
+def _laid_out(want: list[str], got: str) -> bool:
+    """Whether the lines ``want`` are the text ``got`` laid out as pytest-examples lays out
+    print output: each argument (and each call) from a new line, where the output has a
+    space or a newline, and a Python value spread over lines by black. Bounded by
+    LAYOUT_STEPS: past it the output is reported as not matching."""
+    end = len(want)
+    reachable: list[set[int]] = [set() for _ in range(end + 1)]
+    reachable[0].add(0)
+    steps = 0
+
+    def reach(j: int, q: int) -> None:
+        if j == end:
+            reachable[j].add(q)
+        elif got[q:q + 1] in (" ", "\n"):
+            reachable[j].add(q + 1)
+
+    for i in range(end):
+        for p in sorted(reachable[i]):
+            q = p  # text as printed: this line, or this and the next (a string with newlines)
+            for j in range(i + 1, end + 1):
+                steps += 1
+                if steps > LAYOUT_STEPS:
+                    return False
+                if j > i + 1:
+                    if got[q:q + 1] != "\n":
+                        break
+                    q += 1
+                if not got.startswith(want[j - 1], q):
+                    break
+                q += len(want[j - 1])
+                reach(j, q)
+            if not want[i].endswith(_OPENING):
+                continue
+            for j in range(i + 2, end + 1):  # a value black spread from line i to line j - 1
+                steps += j - i
+                if steps > LAYOUT_STEPS:
+                    return False
+                if not want[j - 1].lstrip().startswith(_CLOSING):
+                    continue
+                for keep in (False, True):
+                    text = _one_line(want[i:j], keep)
+                    if got.startswith(text, p) and _same_expression("\n".join(want[i:j]), text):
+                        reach(j, p + len(text))
+    return len(got) in reachable[end]
+
+
 def _matches(expected: str, actual: str) -> bool:
     # pytest-examples strips the newlines around what was printed, and only those: a blank
     # line the string has and the output has not is a difference.
     want = [line.rstrip() for line in expected.split("\n")]
     for got in dict.fromkeys((actual, _ADDRESS.sub(_ANY_ADDRESS, actual))):
-        got = got.strip("\n")
-        if (_wrapped_equal(want, [line.rstrip() for line in got.split("\n")])
-                or _same_expression(expected, got)):
+        lines = [line.rstrip() for line in got.strip("\n").split("\n")]
+        if _wrapped_equal(want, lines) or _laid_out(want, "\n".join(lines)):
             return True
     return False
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import FENCE, block, invoke, run_examples
 
-from docvalidate.print_strings import parse_print_strings, pretty
+from docvalidate.print_strings import check_print_strings, parse_print_strings, pretty
 from docvalidate.repair.guard import check_intent
 
 Q = '"""'
@@ -122,6 +122,49 @@ def test_many_arguments_wrapped_onto_lines(write, check_json):
     write("a.md", block(f"print({', '.join(args)})\n{Q}\n{shown}\n{Q}")
           + block(f"print({', '.join(args)})\n{Q}\n{shown.replace('third', 'fourth')}\n{Q}"))
     assert [e["status"] for e in run_examples(check_json, "a.md")] == ["passed", "failed"]
+
+
+def test_values_among_arguments_laid_out_by_black(write, check_json):
+    # pytest-examples: each argument from a new line, a value laid out by black.
+    code = ("settings = {'database': 'postgres://localhost/app', 'cache': 'redis://localhost/0',"
+            "\n            'workers': (4,), 'debug': False}\n"
+            "for name in ('first', 'second'):\n"
+            "    print('Settings of the', name, 'run:', settings, 'end')\n"
+            f"    {Q}\n    Settings of the\n    first\n    run:\n    {{\n"
+            "        'database': 'postgres://localhost/app',\n"
+            "        'cache': 'redis://localhost/0',\n        'workers': (4,),\n"
+            f"        'debug': False,\n    }}\n    end\n    Settings of the second run:\n"
+            "    {'database': 'postgres://localhost/app', 'cache': 'redis://localhost/0', "
+            f"'workers': (4,), 'debug': False}}\n    end\n    {Q}")
+    write("a.md", block(code) + block(code.replace("'workers': (4,),\n", "'workers': (5,),\n"))
+          + block(code.replace("    first\n", "    fist\n"))
+          + block(code.replace("'workers': (4,),\n", "'workers': (4),\n")))
+    statuses = [e["status"] for e in run_examples(check_json, "a.md")]
+    assert statuses == ["passed", "failed", "failed", "failed"]
+
+
+def _check(code: str, *printed: str):
+    """check_print_strings on ``code``, as if its first print call printed ``printed``."""
+    (string,) = parse_print_strings(code)
+    return check_print_strings([string], [(string.start + 10, text) for text in printed], 10)
+
+
+def test_one_item_tuples_and_blank_lines():
+    laid_out = f"print(x)\n{Q}\n(\n    'a long single item',\n)\n{Q}\n"
+    assert _check(laid_out, "('a long single item',)\n") is None
+    assert _check(laid_out, "('a long single item')\n") is not None
+    assert _check(f"print(x)\n{Q}\nA\n\nB\n{Q}\n", "A\n\nB\n") is None
+    assert _check(f"print(x)\n{Q}\nA\nB\n{Q}\n", "A\n\nB\n") is not None
+    assert _check(f"print(x)\n{Q}\n\nA\n{Q}\n", "A\n") is not None
+    error = _check(f"print(x)\n{Q}\nA\n{Q}\n", "B\n")
+    assert error is not None and error.line == 12 and "print() at line 11" in error.message
+
+
+def test_hostile_strings_are_bounded():
+    # Thousands of bracket lines: every way of grouping them was a path to try.
+    many = "\n".join(["[" * 1] * 3000 + ["]"] * 3000)
+    assert _check(f"print(x)\n{Q}\n{many}\n{Q}\n", "[" * 3000 + "]" * 3000 + "!") is not None
+    assert _check(f"print(x)\n{Q}\n" + "a\n" * 50_000 + f"{Q}\n", "a " * 50_000) is None
 
 
 def test_memory_addresses_as_pytest_examples_writes_them(write, check_json):
