@@ -16,9 +16,9 @@ columns less that indentation (pydantic-settings' docs are full of them)::
 Such a string is checked here against what the call printed (every run of it, in a loop):
 line for line (trailing whitespace aside), or with long lines wrapped as for ``#>`` comments,
 or laid out as pytest-examples lays it out: a new line where the output has a space or a
-newline between two arguments, and a printed Python value spread over several lines (the same
-syntax tree and the same tokens, commas before a closing bracket aside: what black changes
-when it wraps). pytest-examples writes ``0x0123456789ab>`` for memory addresses; so may the doc.
+newline between two arguments, and printed Python code laid out by black (over several lines,
+with other spaces between tokens, with commas before closing brackets: the same syntax tree
+and the same tokens otherwise). pytest-examples writes ``0x0123456789ab>`` for memory addresses; so may the doc.
 
 Positions are lines of the block's code (1 = its first line); ``offset`` turns them into the
 lines the run reports for print calls.
@@ -29,24 +29,23 @@ from __future__ import annotations
 import ast
 import io
 import keyword
-import re
 import token
 import tokenize
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from docvalidate.expected_output import _mismatch, _wrapped_equal
+from docvalidate.expected_output import _mismatch, _wrapped_equal, any_address
 from docvalidate.model import ErrorInfo
 
 QUOTES = ('"""', "'''")
 LINE_LENGTH = 88  # black's default, which pytest-examples formats printed values with
 _INDENT = "    "
-_ADDRESS = re.compile(r"0x[a-f0-9]{8,12}>")
-_ANY_ADDRESS = "0x0123456789ab>"
 # Longer printed values are compared and rewritten as text only: parsing megabytes of output
 # as Python would cost more than any doc's laid-out value is worth.
 MAX_PARSED = 100_000
 Prints = Sequence[tuple[int | None, str]]
+_OPENING = ("(", "[", "{")
+_CLOSING = (")", "]", "}")
 
 
 @dataclass(frozen=True)
@@ -121,10 +120,11 @@ def _calls(string: PrintString, prints: Prints, offset: int) -> list[str]:
             if line is not None and string.start + offset <= line <= string.end + offset]
 
 
-def _tokens(text: str) -> list[tokenize.TokenInfo] | None:
-    """The tokens of one Python expression, without layout; None when ``text`` is not one."""
+def _tokens(text: str, mode: str = "eval") -> list[tokenize.TokenInfo] | None:
+    """The tokens of Python code (one expression, or with ``mode="exec"`` statements), without
+    layout; None when ``text`` is not such code."""
     try:
-        ast.parse(text.strip(), mode="eval")
+        ast.parse(text.strip(), mode=mode)
         return [t for t in tokenize.generate_tokens(io.StringIO(text.strip()).readline)
                 if t.type not in (token.NL, token.NEWLINE, token.INDENT, token.DEDENT,
                                   token.ENDMARKER, token.COMMENT)]
@@ -136,33 +136,50 @@ def _without_trailing_commas(tokens: list[tokenize.TokenInfo]) -> list[str]:
     kept = []
     for i, tok in enumerate(tokens):
         after = tokens[i + 1].string if i + 1 < len(tokens) else ""
-        if not (tok.string == "," and after in (")", "]", "}")):
+        if not (tok.string == "," and after in _CLOSING):
             kept.append(tok.string)
     return kept
 
 
-def _same_expression(expected: str, actual: str) -> bool:
-    """Whether ``expected`` is the one expression ``actual`` printed, laid out differently."""
+def _same_code(expected: str, actual: str) -> bool:
+    """Whether ``expected`` is the Python code ``actual`` printed on one line, laid out as black
+    lays it out: other whitespace, lines, commas before closing brackets; the same tokens
+    otherwise, and the same syntax tree. (black formats a printed value as a module: a
+    pydantic model printed as ``value=Model(...)`` becomes ``value = Model(...)``.)"""
     lines = expected.split("\n")
-    if (len(actual) > MAX_PARSED or "\n" in actual or len(lines) == 1
+    if (len(actual) > MAX_PARSED or "\n" in actual
             or not lines[0].strip() or not lines[-1].strip()):
         return False  # blank lines around the value are not black's
-    want, got = _tokens(expected), _tokens(actual)
+    want, got = _tokens(expected, "exec"), _tokens(actual, "exec")
     if want is None or got is None:
         return False
     try:
-        same_tree = (ast.dump(ast.parse(expected.strip(), mode="eval"))
-                     == ast.dump(ast.parse(actual.strip(), mode="eval")))
+        same_tree = (ast.dump(ast.parse(expected.strip()))
+                     == ast.dump(ast.parse(actual.strip())))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return same_tree and _without_trailing_commas(want) == _without_trailing_commas(got)
 
 
+def _span(got: str, start: int, compact: str) -> int | None:
+    """Where the text from ``start`` in ``got`` ends that is ``compact`` once spaces are
+    ignored, within one line; None when there is none."""
+    at, k = start, 0
+    while k < len(compact):
+        if at >= len(got) or got[at] == "\n":
+            return None
+        if got[at] in " \t":
+            at += 1
+        elif got[at] == compact[k]:
+            at, k = at + 1, k + 1
+        else:
+            return None
+    return at
+
+
 # Steps the layout matching may take (each compares about a line): a hostile page of
 # thousands of bracket lines must not keep docvalidate busy. Real strings need a few a line.
 LAYOUT_STEPS = 200_000
-_OPENING = ("(", "[", "{")
-_CLOSING = (")", "]", "}")
 
 
 def _one_line(lines: list[str], keep_commas: bool) -> str:
@@ -198,6 +215,7 @@ def _laid_out(want: list[str], got: str) -> bool:
     for i in range(end):
         for p in sorted(reachable[i]):
             q = p  # text as printed: this line, or this and the next (a string with newlines)
+            exact = False
             for j in range(i + 1, end + 1):
                 steps += 1
                 if steps > LAYOUT_STEPS:
@@ -209,19 +227,23 @@ def _laid_out(want: list[str], got: str) -> bool:
                 if not got.startswith(want[j - 1], q):
                     break
                 q += len(want[j - 1])
+                exact = exact or j == i + 1
                 reach(j, q)
-            if not want[i].endswith(_OPENING):
-                continue
-            for j in range(i + 2, end + 1):  # a value black spread from line i to line j - 1
+            # Code black laid out: this line with other spaces, or lines from one ending with
+            # an opening bracket to one starting with a closing one.
+            last = end if want[i].endswith(_OPENING) else i + 1
+            for j in range(i + 1 + exact, last + 1):
                 steps += j - i
                 if steps > LAYOUT_STEPS:
                     return False
-                if not want[j - 1].lstrip().startswith(_CLOSING):
+                several = j > i + 1
+                if several and not want[j - 1].lstrip().startswith(_CLOSING):
                     continue
-                for keep in (False, True):
+                for keep in (False, True) if several else (True,):
                     text = _one_line(want[i:j], keep)
-                    if got.startswith(text, p) and _same_expression("\n".join(want[i:j]), text):
-                        reach(j, p + len(text))
+                    q_end = _span(got, p, text.replace(" ", "").replace("\t", ""))
+                    if q_end is not None and _same_code("\n".join(want[i:j]), got[p:q_end]):
+                        reach(j, q_end)
     return len(got) in reachable[end]
 
 
@@ -229,7 +251,7 @@ def _matches(expected: str, actual: str) -> bool:
     # pytest-examples strips the newlines around what was printed, and only those: a blank
     # line the string has and the output has not is a difference.
     want = [line.rstrip() for line in expected.split("\n")]
-    for got in dict.fromkeys((actual, _ADDRESS.sub(_ANY_ADDRESS, actual))):
+    for got in dict.fromkeys((actual, any_address(actual))):
         lines = [line.rstrip() for line in got.strip("\n").split("\n")]
         if _wrapped_equal(want, lines) or _laid_out(want, "\n".join(lines)):
             return True
@@ -241,12 +263,18 @@ def check_print_strings(strings: Sequence[PrintString], prints: Prints,
     """The first print string that does not hold what its call printed, as an
     OutputMismatch at the string's line (plus ``offset``)."""
     for string in strings:
-        actual = "".join(_calls(string, prints, offset))
+        calls = _calls(string, prints, offset)
+        actual = "".join(calls)
         if _matches(string.expected, actual):
             continue
-        return _mismatch(string.line + offset,
-                         f"what print() at line {string.start + offset} wrote",
-                         string.expected, actual.strip("\n"))
+        error = _mismatch(string.line + offset,
+                          f"what print() at line {string.start + offset} wrote",
+                          string.expected, actual.strip("\n"))
+        if not calls:  # the usual cause: an exception expected before it was not raised
+            error = replace(error, message=f"print() at line {string.start + offset} did not "
+                            "run (or printed nothing), so the expected output at line "
+                            f"{string.line + offset} was not printed")
+        return error
     return None
 
 
@@ -332,8 +360,8 @@ def print_string_edits(code: str, prints: Prints, offset: int
     edits = []
     for string in parse_print_strings(code):
         calls = _calls(string, prints, offset)
-        if _matches(string.expected, "".join(calls)):
-            continue
+        if not calls or _matches(string.expected, "".join(calls)):
+            continue  # a call that did not run says nothing of what it prints
         new = _written(string, calls)
         quotes = [q for q in (string.quote, *QUOTES) if not any(q in line for line in new)]
         if not quotes:

@@ -167,6 +167,37 @@ def test_hostile_strings_are_bounded():
     assert _check(f"print(x)\n{Q}\n" + "a\n" * 50_000 + f"{Q}\n", "a " * 50_000) is None
 
 
+def test_a_value_black_read_as_an_assignment(write, check_json):
+    # str() of a pydantic model is `field=repr`: black formats it as the statement it looks
+    # like, so pydantic's docs hold `value = ...` for what printed `value=...`.
+    code = ("class Model:\n    def __str__(self):\n        return \"value=Compressed(dictionary="
+            "{0: 'fox', 1: 'dog'}, text=[0, 0, 0, 1, 0, 1, 1])\"\n\n\nprint(Model())\n"
+            f"{Q}\nvalue = Compressed(dictionary={{0: 'fox', 1: 'dog'}}, "
+            f"text=[0, 0, 0, 1, 0, 1, 1])\n{Q}")
+    write("a.md", block(code) + block(code.replace("1, 1])\n", "1, 2])\n"))
+          + block(code.replace("{0: 'fox', 1", "{0:'fox',1")))
+    statuses = [e["status"] for e in run_examples(check_json, "a.md")]
+    assert statuses == ["passed", "failed", "passed"]  # spaces between tokens are layout
+
+
+def test_a_print_that_did_not_run(write, check_json, project: Path):
+    code = (f"try:\n    pass\nexcept ValueError as e:\n    print(e)\n    {Q}\n    bad value\n"
+            f"    {Q}")
+    doc = write("a.md", block(code))
+    (example,) = run_examples(check_json, "a.md")
+    assert example["error"]["type"] == "OutputMismatch" and example["error"]["line"] == 6
+    assert "print() at line 5 did not run" in example["error"]["message"]
+    invoke("fix", "--update-output", "a.md")
+    assert doc.read_text() == block(code)  # nothing known to write instead
+
+
+def test_memory_addresses_in_print_comments(write, check_json):
+    write("a.md", block("class Thing:\n    pass\n\n\nprint(Thing())\n"
+                        "#> <__main__.Thing object at 0x0123456789ab>"))
+    (example,) = run_examples(check_json, "a.md")
+    assert example["status"] == "passed", example
+
+
 def test_memory_addresses_as_pytest_examples_writes_them(write, check_json):
     code = ("class Thing:\n    pass\n\n\nprint([Thing()] * 3)\n"
             f"{Q}\n[\n    <__main__.Thing object at 0x0123456789ab>,\n"
