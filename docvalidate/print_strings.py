@@ -18,7 +18,8 @@ line for line (trailing whitespace aside), or with long lines wrapped as for ``#
 or laid out as pytest-examples lays it out: a new line where the output has a space or a
 newline between two arguments, and printed Python code laid out by black (over several lines,
 with other spaces between tokens, with commas before closing brackets: the same syntax tree
-and the same tokens otherwise). pytest-examples writes ``0x0123456789ab>`` for memory addresses; so may the doc.
+and the same tokens otherwise). pytest-examples writes ``0x0123456789ab>`` for memory
+addresses; so may the doc.
 
 Positions are lines of the block's code (1 = its first line); ``offset`` turns them into the
 lines the run reports for print calls.
@@ -343,11 +344,12 @@ def _written(string: PrintString, calls: list[str]) -> list[str]:
     """The string's new lines (without the quotes' own lines): what the calls printed, laid
     out as pytest-examples does, with the call's indentation."""
     width = LINE_LENGTH - len(string.indent)
-    out = []
-    for text in calls:
-        printed = text.removesuffix("\n")
-        out.extend(pretty(printed, width).split("\n"))
-    return [(string.indent + line).rstrip() if line.strip() else "" for line in out]
+    # Exactly what was printed, each call's value laid out, and the newlines around it all
+    # dropped: the text the check compares the string with.
+    printed = "".join(pretty(text.removesuffix("\n"), width) + "\n" * text.endswith("\n")
+                      for text in calls).strip("\n")
+    return [(string.indent + line).rstrip() if line.strip() else ""
+            for line in printed.split("\n")]
 
 
 def print_string_edits(code: str, prints: Prints, offset: int

@@ -309,3 +309,18 @@ def test_guard_treats_the_string_as_expected_output():
     assert check_intent(original, changed, update_output=True) is None
     removed = "print(sorted([3, 1, 2]))\n"
     assert check_intent(original, removed) == 'removes the expected output "[1, 2, 3]"'
+
+
+def test_what_fix_writes_passes_the_check(project: Path, write, check_json):
+    code = (f"for n in range(2):\n    print(n, end='')\n    print('!')\n    {Q}\n    ?\n    {Q}\n"
+            f"print('text\\n')\n{Q}\nold\n{Q}\n"
+            "if True:\n    print({'key': list(range(30)), 'other': {'a': 'b' * 30, 'c': None}})\n"
+            f"    {Q}\n    {{}}\n    {Q}\n")
+    doc = write("a.md", block(code))
+    assert [e["status"] for e in run_examples(check_json, "a.md")] == ["failed"]
+    assert invoke("fix", "--update-output", "a.md").exit_code == 0
+    assert [e["status"] for e in run_examples(check_json, "a.md")] == ["passed"]
+    text = doc.read_text()
+    assert f"    {Q}\n    !\n    !\n    {Q}\n" in text  # each run of the call right above
+    assert f"{Q}\ntext\n{Q}\n" in text  # the newlines around the output dropped
+    assert "\n        'other': {'a': 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 'c': None},\n    }\n" in text
