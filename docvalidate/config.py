@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+# Registers pytest's NUMBER option with doctest, so that the names checked below include it.
+import docvalidate.doctest_number  # noqa: F401
 from docvalidate.errors import ConfigError
 from docvalidate.sources.dialects import DIALECTS
 

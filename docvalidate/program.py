@@ -17,6 +17,7 @@ from docvalidate.expected_output import (
     parse_session,
 )
 from docvalidate.model import Setup, Task
+from docvalidate.print_strings import PrintString, parse_print_strings
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Program:
     block: Block
     prompts: tuple[Prompt, ...] | None = None  # interactive session: what each prompt prints
     print_comments: tuple[PrintComment, ...] = ()
+    print_strings: tuple[PrintString, ...] = ()  # lines relative to the block's code
 
 
 def build(task: Task, doctest_flags: int, check_prints: bool = True) -> Program:
@@ -37,8 +39,10 @@ def build(task: Task, doctest_flags: int, check_prints: bool = True) -> Program:
         )
         return Program(Block(example.id, example.code, task.timeout, statements), prompts)
     comments = parse_print_comments(example.code) if check_prints else ()
-    return Program(Block(example.id, example.code, task.timeout, trace_prints=bool(comments)),
-                   print_comments=comments)
+    strings = parse_print_strings(example.code) if check_prints else ()
+    return Program(Block(example.id, example.code, task.timeout,
+                         trace_prints=bool(comments or strings)),
+                   print_comments=comments, print_strings=strings)
 
 
 def setup_block(setup: Setup) -> Block:

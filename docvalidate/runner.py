@@ -17,6 +17,7 @@ from docvalidate.backends.base import FAULT, Backend, BlockRun, Job
 from docvalidate.expected_output import check_prints, check_session
 from docvalidate.locations import Places
 from docvalidate.model import ErrorInfo, LineMap, Outcome, Result, Session, Setup, SourceFile, Task
+from docvalidate.print_strings import check_print_strings
 from docvalidate.program import Program, build, setup_block
 from docvalidate.protocol import run_job
 
@@ -278,8 +279,12 @@ def _judge(task: Task, program: Program, run: BlockRun, places: Places) -> Resul
             return Result(task.example.id, "passed", **fields)  # type: ignore[arg-type]
         return _failed(task, replace(error, message=f"{error.message} (expected "
                                      f"{task.raises})"), **fields)
-    if error is None and program.print_comments:
-        error = check_prints(program.print_comments, run, where)
+    if error is None and (program.print_comments or program.print_strings):
+        # The first wrong output in the block, whichever way the doc wrote it.
+        errors = [check_prints(program.print_comments, run, where),
+                  check_print_strings(program.print_strings, run.prints, where)]
+        error = min((e for e in errors if e is not None), key=lambda e: e.line or 0,
+                    default=None)
         if error is not None:
             error = places.error(error, own, path)
     if error is not None:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from docvalidate.expected_output import parse_print_comments, parse_session
 from docvalidate.model import ErrorInfo, Example, Result
+from docvalidate.print_strings import print_string_edits
 
 _NAME_ERROR_RE = re.compile(r"name '(?P<name>[A-Za-z_]\w*)' is not defined")
 _TRACEBACK_HEADER = "Traceback (most recent call last):"
@@ -99,7 +100,8 @@ def fix_output(example: Example, result: Result, doctest_flags: int) -> str | No
             lines[at:at + count] = [indent + (line or "<BLANKLINE>") for line in new]
         return "\n".join(lines)
     comments = parse_print_comments(example.code)
-    for comment in reversed(comments):
+    edits = print_string_edits(example.code, result.prints, 0)
+    for comment in comments:
         printed = "".join(text for line, text in result.prints
                           if line is not None and comment.start <= line <= comment.end)
         at = comment.line - 1
@@ -107,5 +109,7 @@ def fix_output(example: Example, result: Result, doctest_flags: int) -> str | No
         marker = lines[at]
         indent = marker[: len(marker) - len(marker.lstrip())]
         new = [f"{indent}#> {line}".rstrip() for line in printed.rstrip("\n").split("\n")]
+        edits.append((at, count, new))
+    for at, count, new in sorted(edits, reverse=True):  # from the end: earlier lines stay put
         lines[at:at + count] = new
     return "\n".join(lines)

@@ -24,6 +24,7 @@ KNOWN: dict[str, bool | None] = {
     "raises": True,
     "timeout": True,
     "no-fix": False,
+    "no-print-check": False,  # what pytest-examples' test="no-print-intercept" says
     "off": False,
     "on": False,
 }

@@ -43,7 +43,8 @@ one reported,
     ``assert 1 == 1``, ``assert x == x`` or ``assert isinstance(x, object)``, is not real), an
     assert that checked a call and no longer calls anything but builtins on literals
     (asserts pair up by position), or removed/changed expected output (``#>`` comments, the
-    output under ``>>>`` statements) unless ``update_output``;
+    triple-quoted string right under a print call, the output under ``>>>`` statements) unless
+    ``update_output``;
 11. drops an import, call or attribute use of a non-standard-library name the original used,
     unless the original's error proved that very name does not exist;
 12. has more than 40% fewer lines of code (lines holding a token other than a comment).

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from docvalidate.expected_output import parse_session
+from docvalidate.print_strings import parse_print_strings
 from docvalidate.repair.guard.folding import UNKNOWN, constant_truth, constant_value
 from docvalidate.repair.guard.names import last_name
 from docvalidate.repair.guard.reachability import Dead, dead_code, is_trivial, simple_statements
@@ -76,6 +77,8 @@ def study(code: str, interactive: bool) -> Facts:
     else:
         source = code
     code_lines, comments = _scan_tokens(source)
+    if not interactive:  # pytest-examples' long output: a string right under a print call
+        outputs = [string.expected.rstrip() for string in parse_print_strings(code)]
     facts = Facts(prompts=prompts, code_lines=code_lines, outputs=comments + outputs)
     try:
         tree = ast.parse(source)
