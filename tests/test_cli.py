@@ -45,7 +45,8 @@ def test_json_report_shape(write):
     report = json.loads(result.stdout)
     assert set(report) >= {"version", "summary", "files", "examples"}
     assert report["version"] == 1
-    assert report["summary"] == {"passed": 1, "failed": 1, "skipped": 0, "file_errors": 0}
+    assert report["summary"] == {"passed": 1, "failed": 1, "skipped": 0, "errors": 0,
+                                 "file_errors": 0}
     assert report["files"] == [{"path": "docs/a.md", "dialect": "commonmark", "examples": 2,
                                 "error": None, "warnings": []}]
     first, second = report["examples"]

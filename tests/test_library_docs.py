@@ -151,7 +151,7 @@ def test_the_whole_site_passes(checked):
     failed = [(e["id"], e["error"]) for e in report["examples"] if e["status"] == "failed"]
     assert failed == [] and code == 0, f"--sessions {mode}: {failed}"
     assert report["summary"] == {"passed": TOTAL_EXAMPLES - len(SKIPPED), "failed": 0,
-                                 "skipped": len(SKIPPED), "file_errors": 0}
+                                 "skipped": len(SKIPPED), "errors": 0, "file_errors": 0}
     assert len(report["examples"]) == TOTAL_EXAMPLES >= 40
     files = {f["path"]: (f["dialect"], f["error"], f["warnings"]) for f in report["files"]}
     assert files == {f"{DOCS}/{page}": ("mkdocs", None, []) for page in PAGES}
