@@ -513,3 +513,28 @@ def test_e2b_config_is_validated(write):
     assert result.exit_code == 2
     assert "e2b.max_sandboxes = 0 is invalid: expected a whole number from 1 to 1000" in (
         result.output)
+
+
+def test_install_project_installs_the_uploaded_project(e2b_env, write):
+    from e2b_code_interpreter import Sandbox
+
+    write("pyproject.toml", '[build-system]\nrequires = ["setuptools>=61"]\n'
+          'build-backend = "setuptools.build_meta"\n\n[project]\n'
+          'name = "docvalidate-e2b-installed-probe"\nversion = "1.2.3"\n\n'
+          '[tool.setuptools]\npy-modules = ["dv_e2b_installed_probe"]\n'
+          '\n[tool.docvalidate]\nbackend = "e2b"\n[tool.docvalidate.e2b]\n'
+          'install_project = true\n')
+    write("dv_e2b_installed_probe.py", "ANSWER = 42\n")
+    write("a.md", block("import importlib.metadata as m\n"
+                        "print(m.version('docvalidate-e2b-installed-probe'))"))
+    try:
+        code, report = check("a.md")
+        assert code == 0, report
+        assert report["examples"][0]["stdout"] == "1.2.3\n"
+    finally:  # the debug "sandbox" is this machine's shared server: leave nothing installed
+        sandbox = Sandbox.create(debug=True)
+        context = sandbox.create_code_context()
+        sandbox.run_code("import subprocess, sys\nsubprocess.run([sys.executable, '-m', 'pip', "
+                         "'uninstall', '-y', 'docvalidate-e2b-installed-probe'])",
+                         context=context, timeout=120)
+        sandbox.remove_code_context(context)

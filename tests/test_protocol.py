@@ -27,6 +27,14 @@ def forged(index: int, nonce: str = "0" * 32) -> str:
                        "statements": [], "detail_dropped": 0}) + "\n"
 
 
+# Finds the worker's result channel (the one socket it holds) as ``channel``: an example that
+# looks for it finds it, whatever the worker shows in sys.argv.
+CHANNEL = ("import os\ndef _channel():\n    for f in os.listdir('/proc/self/fd'):\n"
+           "        try:\n            if os.readlink('/proc/self/fd/' + f).startswith('socket:'):\n"
+           "                return int(f)\n        except OSError:\n            pass\n"
+           "channel = _channel()\n")
+
+
 # Writes its argument to every file descriptor the process has (``but``: except that one).
 EVERY_FD = ("import os\ndef everywhere(data, but=None):\n    for fd in range(3, 256):\n"
             "        try:\n            if fd != but:\n                os.write(fd, data)\n"
@@ -55,7 +63,7 @@ def test_forged_answer_from_a_child_process_is_refused(isolation: str, isolate, 
     # The child steals the next block's instructions from the channel (nonce included) and
     # answers in the worker's place, with a pass.
     thief = (
-        "import json, os, sys, time\nfd = int(sys.argv[1])\n"
+        CHANNEL + "import json, os, sys, time\nfd = channel\n"
         "if os.fork() == 0:\n"
         "    data = b''\n"
         "    while b'\\n' not in data:\n        data += os.read(fd, 1 << 20)\n"
@@ -139,7 +147,7 @@ def test_a_forged_stack_dump_does_not_move_a_timeout(isolation: str, isolate, wr
     dump = ('Current thread 0x00007f (most recent call first):\n'
             '  File "a.md", line 99 in <module>\n')
     # Everywhere but the result channel (a dump there is caught as a corrupted channel).
-    spoof = f"import sys\neverywhere({dump!r}.encode(), but=int(sys.argv[1]))\n"
+    spoof = CHANNEL + f"import sys\neverywhere({dump!r}.encode(), but=channel)\n"
     doc = write("a.md", block(EVERY_FD + spoof + "print('done')")
                 + block(EVERY_FD + spoof + "import time\ntime.sleep(3600)", "timeout=1"))
     sleep = doc.read_text().splitlines().index("time.sleep(3600)") + 1
@@ -153,11 +161,11 @@ def test_a_forged_stack_dump_does_not_move_a_timeout(isolation: str, isolate, wr
 def test_crashes_and_closed_channels(isolation: str, isolate, write, check_json):
     isolate(isolation)
     write("a.md",
-          block("import os, sys\nos.write(int(sys.argv[1]), b'garbage\\n')")
+          block(CHANNEL + "import os, sys\nos.write(channel, b'garbage\\n')")
           + block("print('after garbage, same session')")
           + block("import os\nos._exit(0)", "isolated")
           + block("import sys\nsys.stdout = None\nprint('lost')", "isolated")
-          + block("import sys, os\nos.close(int(sys.argv[1]))\nprint('closed')", "isolated")
+          + block(CHANNEL + "import sys, os\nos.close(channel)\nprint('closed')", "isolated")
           + block("print('still running')", "isolated"))
     garbage, after, exited, no_stdout, closed, last = run_examples(check_json, "a.md")
     assert garbage["error"]["type"] == "WorkerError"
@@ -183,7 +191,7 @@ def test_running_line_prefers_the_main_thread():
 @both
 def test_a_deeply_nested_answer_is_refused(isolation: str, isolate, write, check_json):
     isolate(isolation)
-    write("a.md", block("import os, sys\nos.write(int(sys.argv[1]), b'[' * 100000 + b'\\n')"))
+    write("a.md", block(CHANNEL + "import os, sys\nos.write(channel, b'[' * 100000 + b'\\n')"))
     write("b.md", block("raise ValueError('this other page fails')"))
     _, report = check_json("a.md", "b.md")
     first, other = report["examples"]
@@ -253,9 +261,10 @@ def test_replacing_builtins_does_not_pass_later_blocks(replaced: str, isolation:
 def test_an_answer_of_millions_of_values_does_not_grow_docvalidate(isolation: str, isolate,
                                                                     write, project: Path):
     isolate(isolation)
-    write("a.md", block("import os, sys\nline = b'[' + b'[],' * (7 * 1024 * 1024) + b'[]]\\n'\n"
+    write("a.md", block(CHANNEL + "import os, sys\n"
+                        "line = b'[' + b'[],' * (7 * 1024 * 1024) + b'[]]\\n'\n"
                         "view = memoryview(line)\nwhile view:\n"
-                        "    view = view[os.write(int(sys.argv[1]), view):]"))
+                        "    view = view[os.write(channel, view):]"))
     proc = subprocess.Popen([sys.executable, "-m", "docvalidate", "check", "--format", "json",
                              "a.md"], stdout=subprocess.PIPE, cwd=project)
     peak, output = _peak_rss(proc)
