@@ -33,6 +33,7 @@ import tarfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,6 +50,7 @@ UPLOAD_CHUNK = 4 * 1024 * 1024  # bytes of base64 per cell when uploading a proj
 CREATE_INTERVAL = 1.0  # seconds between sandbox creations (the free tier's rate)
 CREATE_TRIES = 4  # attempts to make a sandbox before the session is lost to the fault
 CREATE_BACKOFF = 1.0  # seconds before the second attempt; doubled each time
+SPARE_WAIT = 60.0  # seconds to wait for a context made ahead
 STACK_WAIT = 2.0  # seconds to wait for a stuck session's stack dump
 PIP_TIMEOUT = 600.0  # seconds for one pip install in a sandbox
 
@@ -127,6 +129,9 @@ class _Slot:
     expires: float  # time.monotonic() when it ends unless extended
     projects: dict[Path, str] = field(default_factory=dict)  # local root -> remote copy
     control: Any = None  # a code context of docvalidate's own: uploads, stack dumps
+    # The next session's code context, made while this one runs: a new context is a new
+    # kernel, about a second that the next session would otherwise wait for.
+    spare: Future[Any] | None = None
     sessions: int = 0
     born: float = field(default_factory=time.monotonic)
 
@@ -229,9 +234,14 @@ class _Pool:
         self.lived += time.monotonic() - slot.born
         # Killing a sandbox ends its contexts; docvalidate's own is removed first all the same
         # (a sandbox that outlives the kill, as in debug mode, keeps nothing of ours).
-        if slot.control is not None:
+        contexts = [slot.control]
+        if slot.spare is not None:
             with contextlib.suppress(Exception):
-                slot.sandbox.remove_code_context(slot.control)
+                contexts.append(slot.spare.result(timeout=SPARE_WAIT))
+        for context in contexts:
+            if context is not None:
+                with contextlib.suppress(Exception):
+                    slot.sandbox.remove_code_context(context)
         with contextlib.suppress(Exception):  # already gone is gone
             self.sandboxes.kill(slot.sandbox)
 
@@ -252,6 +262,9 @@ class E2BBackend:
         self._lock = threading.Lock()
         self._surveys: dict[Path, Survey] = {}
         self._worker = WORKER.read_text(encoding="utf-8")
+        # Work done beside the sessions: spare contexts made ahead, finished ones cleared.
+        self._chores = ThreadPoolExecutor(max_workers=4, thread_name_prefix="e2b-chores")
+        self._pending: set[Future[Any]] = set()
         self._uploaded: list[str] = []
 
     # -- Backend ---------------------------------------------------------------------------
@@ -269,6 +282,7 @@ class E2BBackend:
                 slot.projects.clear()
 
     def close(self) -> None:
+        self._chores.shutdown(wait=True)  # clean-ups and spares finish before the kill
         self._pool.close()
 
     def describe(self) -> list[str]:
@@ -297,7 +311,7 @@ class E2BBackend:
             try:
                 self._requirements(slot)
                 project = self._project(slot, job.root)
-                context = slot.sandbox.create_code_context()
+                context = self._context(slot)
             except BackendError:
                 raise
             except Exception as exc:
@@ -311,14 +325,56 @@ class E2BBackend:
                 yield conn
             finally:
                 broken = conn.broken
-                conn.close()
         finally:
-            if context is not None:
-                try:
+            if context is not None and not broken:
+                # Cleared while the next session on this sandbox already runs.
+                self._chore(self._clean, slot, context, folder)
+            elif context is not None:
+                with contextlib.suppress(Exception):
                     slot.sandbox.remove_code_context(context)
-                except Exception as exc:
-                    broken = broken or is_fault(exc)
             self._pool.release(slot, broken=broken)
+
+    def _context(self, slot: _Slot) -> Any:
+        """A code context for a session (the spare one made ahead, if there is one), and
+        the next spare on its way."""
+        spare, slot.spare = slot.spare, None
+        context = None
+        if spare is not None:
+            try:
+                context = spare.result(timeout=SPARE_WAIT)
+            except Exception:  # made ahead for nothing: make one now, and say why if not
+                context = None
+        if context is None:
+            context = slot.sandbox.create_code_context()
+        slot.spare = self._chore(slot.sandbox.create_code_context)
+        return context
+
+    def _chore(self, work: Any, *args: Any) -> Future[Any]:
+        future = self._chores.submit(work, *args)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait for the work done beside the sessions (spare contexts, clean-ups)."""
+        with self._lock:
+            pending = list(self._pending)
+        wait(pending, timeout=timeout)
+
+    def _clean(self, slot: _Slot, context: Any, folder: str) -> None:
+        """A session's context and folder go (the context first: its kernel ends)."""
+        with contextlib.suppress(Exception):
+            slot.sandbox.remove_code_context(context)
+        with contextlib.suppress(Exception):
+            slot.sandbox.run_code(
+                f"import shutil, os\nshutil.rmtree({folder!r}, ignore_errors=True)\n"
+                f"os.path.exists({folder + '.stack'!r}) and os.remove({folder + '.stack'!r})",
+                context=self._control(slot), timeout=30)
 
     # -- the project ------------------------------------------------------------------------
 
@@ -585,14 +641,6 @@ class _Connection:
     def supervisor_alive(self) -> bool:
         return True
 
-    def close(self) -> None:
-        # The session's folder goes with it (the context itself is removed by the backend).
-        with contextlib.suppress(Exception):
-            self.slot.sandbox.run_code(
-                f"import shutil, os\nshutil.rmtree({self.folder!r}, ignore_errors=True)\n"
-                f"os.path.exists({self.folder + '.stack'!r}) and "
-                f"os.remove({self.folder + '.stack'!r})",
-                context=self.backend._control(self.slot), timeout=30)
 
 
 def settings_from_env(values: dict[str, Any], environ: os._Environ[str] | dict[str, str]
