@@ -542,3 +542,31 @@ def test_every_context_made_is_removed(proxy, write):
                if kind == "context" and method == "DELETE"]
     assert made >= 4  # two sandboxes' own contexts and three sessions' at least
     assert len(removed) == made
+
+
+def test_a_kept_backend_uploads_again_only_what_changed(proxy, project):
+    from docvalidate.config import Config
+    from docvalidate.engine import check as engine_check
+
+    (project / "data.txt").write_text("one")
+    (project / "a.md").write_text(block("print(open('data.txt').read())"))
+    backend = E2BBackend(E2BSettings(debug=True), Limits(), {}, jobs=1)
+    config = Config(jobs=1, backend="e2b")
+
+    def run() -> tuple[str, int]:
+        before = len(proxy.requests)
+        report = engine_check(config, ("a.md",), made=(backend, []))
+        backend.settle()
+        cells = [kind for kind, _, _ in proxy.requests[before:]].count("execute")
+        return report.outcomes[0].result.stdout, cells
+
+    try:
+        first, uploaded = run()
+        second, unchanged = run()  # refreshed (as `mkdocs serve` does), nothing changed
+        (project / "data.txt").write_text("two")
+        third, changed = run()
+    finally:
+        backend.close()
+    assert (first, second, third) == ("one\n", "one\n", "two\n")
+    assert unchanged == uploaded - 3  # no folders, archive or unpacking: the copy is current
+    assert changed == uploaded

@@ -25,6 +25,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import fnmatch
+import gzip
+import hashlib
 import io
 import os
 import queue
@@ -127,7 +129,10 @@ class _Slot:
 
     sandbox: Any
     expires: float  # time.monotonic() when it ends unless extended
-    projects: dict[Path, str] = field(default_factory=dict)  # local root -> remote copy
+    # local root -> (remote copy, digest of what was uploaded); ``current``: the roots whose
+    # copy was checked against the project since the last refresh
+    projects: dict[Path, tuple[str, str]] = field(default_factory=dict)
+    current: set[Path] = field(default_factory=set)
     control: Any = None  # a code context of docvalidate's own: uploads, stack dumps
     # The next session's code context, made while this one runs: a new context is a new
     # kernel, about a second that the next session would otherwise wait for.
@@ -261,6 +266,7 @@ class E2BBackend:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._surveys: dict[Path, Survey] = {}
+        self._archives: dict[Path, tuple[Survey, tuple[Entry, ...], bytes, str]] = {}
         self._worker = WORKER.read_text(encoding="utf-8")
         # Work done beside the sessions: spare contexts made ahead, finished ones cleared.
         self._chores = ThreadPoolExecutor(max_workers=4, thread_name_prefix="e2b-chores")
@@ -277,9 +283,10 @@ class E2BBackend:
     def refresh(self) -> None:
         with self._lock:
             self._surveys.clear()
+            self._archives.clear()
         with self._pool._cond:
             for slot in self._pool._all:
-                slot.projects.clear()
+                slot.current.clear()  # checked again, and uploaded again only if it changed
 
     def close(self) -> None:
         self._chores.shutdown(wait=True)  # clean-ups and spares finish before the kill
@@ -388,23 +395,24 @@ class E2BBackend:
         return found
 
     def _project(self, slot: _Slot, root: Path) -> str:
-        """Where the project's files are in the sandbox: uploaded once per sandbox."""
-        remote = slot.projects.get(root)
-        if remote is not None:
-            return remote
-        found = self._survey(root)
-        entries = found.entries
-        if self.settings.upload is not None:  # the config's globs replace the default
-            entries = tuple(e for e in entries if e.kind != "dir" and any(
-                fnmatch.fnmatchcase(e.path, glob) for glob in self.settings.upload))
-        archive = _archive(root, entries)
+        """Where the project's files are in the sandbox: uploaded once per sandbox, and again
+        only when they changed (a long-lived backend is refreshed before each run)."""
+        known = slot.projects.get(root)
+        if known is not None and root in slot.current:
+            return known[0]
+        found, entries, archive, digest = self._archive(root)
+        if known is not None and known[1] == digest:
+            slot.current.add(root)
+            return known[0]
         remote = f"{REMOTE}/projects/{secrets.token_hex(8)}"
         control = self._control(slot)
         data = base64.b64encode(archive).decode("ascii")
         pieces = [data[i:i + UPLOAD_CHUNK] for i in range(0, len(data), UPLOAD_CHUNK)] or [""]
+        stale = known[0] if known is not None else ""  # what it was before it changed
         _checked(slot.sandbox.run_code(
-            f"import os\nos.makedirs({REMOTE + '/projects'!r}, exist_ok=True)\n"
-            f"os.makedirs({REMOTE + '/sessions'!r}, exist_ok=True)", context=control))
+            f"import os, shutil\nos.makedirs({REMOTE + '/projects'!r}, exist_ok=True)\n"
+            f"os.makedirs({REMOTE + '/sessions'!r}, exist_ok=True)\n"
+            f"if {stale!r}:\n    shutil.rmtree({stale!r}, ignore_errors=True)", context=control))
         for n, piece in enumerate(pieces):
             mode = "w" if n == 0 else "a"
             _checked(slot.sandbox.run_code(
@@ -420,7 +428,8 @@ class E2BBackend:
         size = sum(e.size for e in entries if e.kind == "file")
         if self.settings.install_project:
             self._pip(slot, [remote], f"the project {root}")
-        slot.projects[root] = remote
+        slot.projects[root] = (remote, digest)
+        slot.current.add(root)
         said = (f"e2b upload: {root}: {files} file{'s' * (files != 1)} ({size / 1024:.0f} "
                 f"KiB, {len(archive) / 1024:.0f} KiB compressed) to each sandbox")
         if self.settings.upload is not None:
@@ -431,6 +440,22 @@ class E2BBackend:
             if said not in self._uploaded:  # said once, however many sandboxes
                 self._uploaded.append(said)
         return remote
+
+    def _archive(self, root: Path) -> tuple[Survey, tuple[Entry, ...], bytes, str]:
+        """What to upload of ``root`` (made once per run, whatever the number of sandboxes)."""
+        with self._lock:
+            made = self._archives.get(root)
+        if made is None:
+            found = self._survey(root)
+            entries = found.entries
+            if self.settings.upload is not None:  # the config's globs replace the default
+                entries = tuple(e for e in entries if e.kind != "dir" and any(
+                    fnmatch.fnmatchcase(e.path, glob) for glob in self.settings.upload))
+            archive = _archive(root, entries)
+            made = (found, entries, archive, hashlib.sha256(archive).hexdigest())
+            with self._lock:
+                self._archives[root] = made
+        return made
 
     def _requirements(self, slot: _Slot) -> None:
         """``e2b.requirements``, installed once in each new sandbox, one at a time so that a
@@ -478,7 +503,9 @@ class E2BBackend:
 def _archive(root: Path, entries: Sequence[Entry]) -> bytes:
     """The project's files a session may see, as a gzip'd tar (what a local session copies)."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+    # mtime 0 in the gzip header: the same files make the same bytes (and digest) every run.
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as packed, \
+            tarfile.open(fileobj=packed, mode="w") as tar:
         for entry in entries:
             source = root / entry.path
             info = tarfile.TarInfo(entry.path)
