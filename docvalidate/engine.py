@@ -142,11 +142,31 @@ _INTERPRETERS: dict[tuple[object, ...], Interpreter] = {}
 
 def interpreter(config: Config) -> Interpreter:
     """What the examples' interpreter is (asked once per interpreter and environment)."""
+    if config.backend == "e2b":
+        return _remote_interpreter(config)
     python = resolve_python(config)
     key = (python, config.isolation, tuple(sorted(config.env.items())),
            tuple(config.pass_env))
     if key not in _INTERPRETERS:
         _INTERPRETERS[key] = own_interpreter(python) or _probe(config, python)
+    return _INTERPRETERS[key]
+
+
+def _remote_interpreter(config: Config) -> Interpreter:
+    """The interpreter of the E2B sandboxes (the template's, not this machine's): asked in a
+    sandbox like an example, once per template."""
+    key = ("e2b", config.e2b.get("template"))
+    if key not in _INTERPRETERS:
+        with backend(config) as made:
+            run, _ = ask_interpreter(made[0], PROBE)
+        try:
+            if run is None or run.error is not None:
+                raise ValueError(run.error.message if run and run.error else "no answer")
+            found = parse_probe("/e2b/python", run.stdout)
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise ConfigError(f"backend = \"e2b\": cannot ask the sandbox's Python for its "
+                              f"version ({exc})") from None
+        _INTERPRETERS[key] = Interpreter("e2b", found.version, ())
     return _INTERPRETERS[key]
 
 

@@ -570,3 +570,22 @@ def test_a_kept_backend_uploads_again_only_what_changed(proxy, project):
     assert (first, second, third) == ("one\n", "one\n", "two\n")
     assert unchanged == uploaded - 3  # no folders, archive or unpacking: the copy is current
     assert changed == uploaded
+
+
+def test_requires_compares_with_the_sandboxes_python(proxy, write):
+    from e2b_code_interpreter import Sandbox
+
+    sandbox = Sandbox.create(debug=True)
+    context = sandbox.create_code_context()
+    asked = sandbox.run_code("import sys; print('%d.%d.%d' % sys.version_info[:3])",
+                             context=context)
+    sandbox.remove_code_context(context)
+    theirs = "".join(asked.logs.stdout).strip()
+    before = len(proxy.requests)
+    write("a.md", '```python requires="99.0"\nx = 1\n```\n')
+    code, report = check("--backend", "e2b", "a.md")
+    (example,) = report["examples"]
+    assert code == 0 and example["status"] == "skipped"
+    assert example["reason"] == f"requires Python 99.0 (examples run on {theirs})"
+    # Nothing of the page ran: what the proxy saw was the question to the sandbox's Python.
+    assert "execute" in [kind for kind, _, _ in proxy.requests[before:]]
