@@ -55,6 +55,22 @@ def _selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Where and how examples run: options of ``check`` and ``fix``."""
+    for option in reversed([
+        click.option("--python", help="Interpreter that runs the examples (default: this "
+                     "one)."),
+        click.option("--isolation", type=click.Choice(["sandbox", "process"]),
+                     help="Confine examples with bubblewrap (default, when available) or run "
+                     "them as plain child processes; given, it never falls back."),
+        click.option("--backend", type=click.Choice(["local", "e2b"]),
+                     help="Where examples run: local child processes (default) or E2B "
+                     "sandboxes (key from E2B_API_KEY)."),
+    ]):
+        func = option(func)
+    return func
+
+
 def _config(config_file: Path | None, strict: bool = False, **overrides: Any) -> Config:
     config = load_config(config_file, strict=strict)
     values = {k: v for k, v in overrides.items() if v not in (None, ())}
@@ -165,13 +181,7 @@ def cli() -> None:
 @click.option("--timeout", type=float, help="Seconds each block may run (default 30).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1),
               help="Files run in parallel (default: number of CPUs).")
-@click.option("--python", help="Interpreter that runs the examples (default: this one).")
-@click.option("--isolation", type=click.Choice(["sandbox", "process"]),
-              help="Confine examples with bubblewrap (default, when available) or run them as "
-              "plain child processes; given, it never falls back.")
-@click.option("--backend", type=click.Choice(["local", "e2b"]),
-              help="Where examples run: local child processes (default) or E2B sandboxes "
-              "(key from E2B_API_KEY).")
+@_run_options
 @click.option("--verbose", "-v", is_flag=True, help="Also list skipped examples and why.")
 @_user_errors
 def check_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str | None,
@@ -228,13 +238,7 @@ def list_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str 
 @click.option("--model", help="LLM model (env DOCVALIDATE_MODEL).")
 @click.option("--llm-base-url", help="OpenAI-compatible server (env OPENAI_BASE_URL).")
 @click.option("--timeout", type=float, help="Seconds each block may run (default 30).")
-@click.option("--python", help="Interpreter that runs the examples (default: this one).")
-@click.option("--isolation", type=click.Choice(["sandbox", "process"]),
-              help="Confine examples with bubblewrap (default, when available) or run them as "
-              "plain child processes; given, it never falls back.")
-@click.option("--backend", type=click.Choice(["local", "e2b"]),
-              help="Where examples run: local child processes (default) or E2B sandboxes "
-              "(key from E2B_API_KEY).")
+@_run_options
 @_user_errors
 def fix_command(paths: tuple[str, ...], exclude: tuple[str, ...], dialect: str | None,
                 sessions: str | None, config_file: Path | None, fmt: str, output: Path | None,

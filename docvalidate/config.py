@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import tomllib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -219,29 +220,44 @@ E2B_KEYS = ("template", "timeout", "max_sandboxes", "requirements", "install_pro
 
 
 def _check_e2b(value: Any, where: str) -> dict[str, Any]:
+    return _check_table("e2b", "E2B_API_KEY", E2B_KEYS, _e2b_value_problem, value, where)
+
+
+def _e2b_value_problem(key: str, item: Any) -> str | None:
+    """What ``e2b.KEY`` should be, when ``item`` is not that; None when it is fine."""
+    whole = isinstance(item, int) and not isinstance(item, bool)
+    strings = isinstance(item, list) and all(isinstance(v, str) and v for v in item)
+    return {
+        "template": None if isinstance(item, str) and item.strip() else "a template name",
+        "timeout": None if whole and 60 <= item <= MAX_TIMEOUT
+        else f"a whole number of seconds from 60 to {MAX_TIMEOUT}",
+        "max_sandboxes": None if whole and 1 <= item <= 1000
+        else "a whole number from 1 to 1000",
+        "requirements": None if strings else "a list of pip requirement strings",
+        "install_project": None if isinstance(item, bool) else "true or false",
+        "upload": None if strings else "a list of glob patterns",
+    }[key]
+
+
+def _check_table(name: str, key_variable: str, known: Iterable[str],
+                 problem: Callable[[str, Any], str | None], value: Any, where: str
+                 ) -> dict[str, Any]:
+    """A ``[tool.docvalidate.NAME]`` table: known keys with good values, and never an API key
+    (it comes from ``key_variable`` only)."""
+    known = tuple(known)
     if not isinstance(value, dict):
-        raise ConfigError(f"{where}: e2b must be a table ([tool.docvalidate.e2b])")
+        raise ConfigError(f"{where}: {name} must be a table ([tool.docvalidate.{name}])")
     for key, item in value.items():
         if key in ("api_key", "key", "token"):
-            raise ConfigError(f"{where}: e2b.{key}: the API key is read from E2B_API_KEY "
-                              "only, never from a config file")
-        if key not in E2B_KEYS:
-            raise ConfigError(f"{where}: unknown key 'e2b.{key}' (known: "
-                              f"{', '.join(E2B_KEYS)})")
-        whole = isinstance(item, int) and not isinstance(item, bool)
-        strings = isinstance(item, list) and all(isinstance(v, str) and v for v in item)
-        problem = {
-            "template": None if isinstance(item, str) and item.strip() else "a template name",
-            "timeout": None if whole and 60 <= item <= MAX_TIMEOUT
-            else f"a whole number of seconds from 60 to {MAX_TIMEOUT}",
-            "max_sandboxes": None if whole and 1 <= item <= 1000
-            else "a whole number from 1 to 1000",
-            "requirements": None if strings else "a list of pip requirement strings",
-            "install_project": None if isinstance(item, bool) else "true or false",
-            "upload": None if strings else "a list of glob patterns",
-        }[key]
-        if problem is not None:
-            raise ConfigError(f"{where}: e2b.{key} = {item!r} is invalid: expected {problem}")
+            raise ConfigError(f"{where}: {name}.{key}: the API key is read from "
+                              f"{key_variable} only, never from a config file")
+        if key not in known:
+            raise ConfigError(f"{where}: unknown key '{name}.{key}' (known: "
+                              f"{', '.join(known)})")
+        expected = problem(key, item)
+        if expected is not None:
+            raise ConfigError(f"{where}: {name}.{key} = {item!r} is invalid: expected "
+                              f"{expected}")
     return dict(value)
 
 
@@ -253,19 +269,7 @@ LLM_KEYS: dict[str, type | tuple[type, ...]] = {
 
 
 def _check_llm(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: llm must be a table ([tool.docvalidate.llm])")
-    for key, item in value.items():
-        if key in ("api_key", "key", "token"):
-            raise ConfigError(f"{where}: llm.{key}: the API key is read from OPENAI_API_KEY "
-                              "only, never from a config file")
-        if key not in LLM_KEYS:
-            raise ConfigError(f"{where}: unknown key 'llm.{key}' (known: "
-                              f"{', '.join(LLM_KEYS)})")
-        expected = _llm_value_problem(key, item)
-        if expected is not None:
-            raise ConfigError(f"{where}: llm.{key} = {item!r} is invalid: expected {expected}")
-    return dict(value)
+    return _check_table("llm", "OPENAI_API_KEY", LLM_KEYS, _llm_value_problem, value, where)
 
 
 def _llm_value_problem(key: str, item: Any) -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +65,32 @@ class Survey:
         if self.hidden:
             text += f"; not shown at all: {', '.join(self.hidden[:8])}"
         return text
+
+
+class Surveys:
+    """The listings of a run's projects, each made once (sessions ask from many threads);
+    cleared when the project may have changed (``Backend.refresh``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._found: dict[Path, Survey] = {}
+
+    def get(self, root: Path) -> Survey:
+        with self._lock:
+            found = self._found.get(root)
+        if found is None:
+            found = survey(root)
+            with self._lock:
+                self._found[root] = found
+        return found
+
+    def all(self) -> list[Survey]:
+        with self._lock:
+            return list(self._found.values())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._found.clear()
 
 
 def survey(root: Path, max_file: int = MAX_FILE, max_total: int = MAX_TOTAL,

@@ -43,7 +43,7 @@ from typing import Any, Protocol
 from docvalidate.backends.base import BackendError, BackendFault, Job, Limits, Received
 from docvalidate.backends.local import WORKER
 from docvalidate.protocol import max_frame
-from docvalidate.workspace import Entry, Survey, survey
+from docvalidate.workspace import Entry, Survey, Surveys
 
 REMOTE = "/tmp/docvalidate"  # where projects and sessions live in a sandbox
 POLL = 0.2  # seconds between checks for cancellation
@@ -265,7 +265,7 @@ class E2BBackend:
                            max(1, min(jobs, settings.max_sandboxes)), settings.lifetime)
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._surveys: dict[Path, Survey] = {}
+        self._surveys = Surveys()
         self._archives: dict[Path, tuple[Survey, tuple[Entry, ...], bytes, str]] = {}
         self._worker = WORKER.read_text(encoding="utf-8")
         # Work done beside the sessions: spare contexts made ahead, finished ones cleared.
@@ -281,8 +281,8 @@ class E2BBackend:
         stop.set()
 
     def refresh(self) -> None:
+        self._surveys.clear()
         with self._lock:
-            self._surveys.clear()
             self._archives.clear()
         with self._pool._cond:
             for slot in self._pool._all:
@@ -385,15 +385,6 @@ class E2BBackend:
 
     # -- the project ------------------------------------------------------------------------
 
-    def _survey(self, root: Path) -> Survey:
-        with self._lock:
-            found = self._surveys.get(root)
-        if found is None:
-            found = survey(root)
-            with self._lock:
-                self._surveys[root] = found
-        return found
-
     def _project(self, slot: _Slot, root: Path) -> str:
         """Where the project's files are in the sandbox: uploaded once per sandbox, and again
         only when they changed (a long-lived backend is refreshed before each run)."""
@@ -446,7 +437,7 @@ class E2BBackend:
         with self._lock:
             made = self._archives.get(root)
         if made is None:
-            found = self._survey(root)
+            found = self._surveys.get(root)
             entries = found.entries
             if self.settings.upload is not None:  # the config's globs replace the default
                 entries = tuple(e for e in entries if e.kind != "dir" and any(

@@ -35,7 +35,7 @@ from docvalidate.backends.runfolder import RunFolder
 from docvalidate.backends.sandbox import Layout, as_user, bwrap_command, drop_to
 from docvalidate.backends.view import View, ViewError, make_view
 from docvalidate.protocol import STACK_SIGNAL, max_frame
-from docvalidate.workspace import Snapshot, Survey, materialize, survey
+from docvalidate.workspace import Snapshot, Survey, Surveys, materialize
 
 WORKER = Path(__file__).with_name("worker.py")
 # The child sees only these variables of ours (plus what the user names): never API keys.
@@ -81,7 +81,7 @@ class LocalBackend:
         self._cgroups = ThreadCgroups(self.limits.processes)
         self._identities = IDENTITIES
         self._folder = RunFolder()
-        self._surveys: dict[Path, Survey] = {}
+        self._surveys = Surveys()
         self._lock = threading.Lock()
         self._accounts: tuple[Path, Path] | None = None
         self._views: dict[Path, View] = {}  # the interpreter's view, by run folder
@@ -100,8 +100,8 @@ class LocalBackend:
     def refresh(self) -> None:
         """The project's files may have changed (fix wrote a page, `mkdocs serve` saw an
         edit): look at them again, and drop the copies made from what they were."""
+        self._surveys.clear()
         with self._lock:
-            self._surveys.clear()
             copies = [copy for pool in self._copies.values() for copy, _ in pool]
             self._copies.clear()
         for copy in copies:
@@ -120,18 +120,10 @@ class LocalBackend:
 
     def describe(self) -> list[str]:
         """What this backend does, one line each (shown with -v)."""
-        with self._lock:
-            found = list(self._surveys.values())
-        return [f"project copy: {s.describe()}" for s in found]
+        return [f"project copy: {s.describe()}" for s in self._surveys.all()]
 
     def survey(self, root: Path) -> Survey:
-        with self._lock:
-            found = self._surveys.get(root)
-        if found is None:
-            found = survey(root)
-            with self._lock:
-                self._surveys[root] = found
-        return found
+        return self._surveys.get(root)
 
     def _account_files(self) -> tuple[Path, Path]:
         with self._lock:
