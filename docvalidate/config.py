@@ -39,6 +39,7 @@ MAX_LLM_CONCURRENCY = 256
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ISOLATION = ("sandbox", "process")
 BACKENDS = ("local", "e2b")
+E2B_JOBS = 4  # sandboxes at once on E2B unless --jobs says otherwise
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Config:
     # A Python file run in each session before its first block (relative to the config file).
     setup: str | None = None
     timeout: float = 30.0
-    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    jobs: int = 0  # sessions at once; 0: not given (see ``parallel``)
     max_file_size: int = 10 * 1024 * 1024
     max_output: int = 1024 * 1024
     env: dict[str, str] = field(default_factory=dict)
@@ -72,6 +73,14 @@ class Config:
     backend: str = "local"  # local | e2b
     e2b: dict[str, Any] = field(default_factory=dict)  # [tool.docvalidate.e2b], see E2B_KEYS
     source: Path | None = None  # the file this config came from
+
+    @property
+    def parallel(self) -> int:
+        """Sessions run at once: ``jobs`` when given, else one per CPU here, or 4 sandboxes on
+        E2B (where the machine's CPUs are not what limits)."""
+        if self.jobs:
+            return self.jobs
+        return E2B_JOBS if self.backend == "e2b" else os.cpu_count() or 1
 
     @property
     def base(self) -> Path:

@@ -269,7 +269,7 @@ def _e2b_backend(config: Config) -> Backend:
     # The sandbox has its own PATH, locale and home: only what the config names is set.
     env = dict(config.env)
     env.update({name: os.environ[name] for name in config.pass_env if name in os.environ})
-    return E2BBackend(settings, _limits(config), env, jobs=config.jobs)
+    return E2BBackend(settings, _limits(config), env, jobs=config.parallel)
 
 
 def _limits(config: Config) -> Limits:
@@ -298,7 +298,7 @@ def check(config: Config, paths: tuple[str, ...] = (), progress: Progress | None
             return check(config, paths, progress, collected, own)
     runner, notices = made
     runner.refresh()  # a long-lived backend may have seen the project as it was before
-    outcomes = run_all(file_work(config, collected), runner, config.jobs, config.max_output,
+    outcomes = run_all(file_work(config, collected), runner, config.parallel, config.max_output,
                        progress, doctest_flags=flag_value(config.doctest_flags))
     return RunReport(collected.files, tuple(outcomes), tuple(notices),
                      details=tuple(runner.describe()), usage=runner.usage())

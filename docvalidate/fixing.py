@@ -81,7 +81,7 @@ def _fix(config: Config, paths: tuple[str, ...], collected: Collected, made: Mad
     per_session = in_parallel(
         units, lambda unit: repair_session(unit[0], unit[1], outcomes, backend, settings,
                                            imports, llm, versions),
-        config.jobs, backend)
+        config.parallel, backend)
     repairs = [repair for found in per_session for repair in found]
     roots = {work.source.path: work.root for work in works}
     repairs, files, rewritten = _write_back(config, collected, roots, repairs, dry_run)
@@ -223,7 +223,7 @@ def _final_check(config: Config, collected: Collected, first: RunReport,
                     for t in session.tasks]
 
     backend.refresh()  # the pages as written, not the copies made before
-    per_session = in_parallel(units, one, config.jobs, backend)
+    per_session = in_parallel(units, one, config.parallel, backend)
     outcomes = [o for o in first.outcomes if o.task.example.path not in again]
     outcomes += [o for found in per_session for o in found]
     order = {f.path: i for i, f in enumerate(files)}

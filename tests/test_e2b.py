@@ -591,3 +591,20 @@ def test_requires_compares_with_the_sandboxes_python(proxy, write):
     assert example["reason"] == f"requires Python 99.0 (examples run on {theirs})"
     # Nothing of the page ran: what the proxy saw was the question to the sandbox's Python.
     assert "execute" in [kind for kind, _, _ in proxy.requests[before:]]
+
+
+def test_four_sandboxes_unless_jobs_says_otherwise(monkeypatch):
+    import os as _os
+
+    from docvalidate.config import Config
+    from docvalidate.engine import make_backend
+
+    monkeypatch.setenv("E2B_DEBUG", "true")
+    for config, size in ((Config(backend="e2b"), 4), (Config(backend="e2b", jobs=9), 9),
+                         (Config(backend="e2b", jobs=50), 20)):  # at most max_sandboxes
+        made, _ = make_backend(config)
+        try:
+            assert made._pool.size == size  # type: ignore[attr-defined]
+        finally:
+            made.close()
+    assert Config().parallel == (_os.cpu_count() or 1)

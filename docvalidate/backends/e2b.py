@@ -555,6 +555,10 @@ class _Connection:
         if not self.started:
             self.started = True
             code = (
+                # The kernel's own history thread writes to stdout when its database fails
+                # (many kernels share it): during a block that would be the example's output.
+                "try:\n    get_ipython().history_manager.enabled = False\n"
+                "except Exception:\n    pass\n"
                 "import types as __dv_t\n"
                 "__dv_w = __dv_t.ModuleType('docvalidate_worker')\n"
                 "__dv_w.__file__ = '/docvalidate/worker.py'\n"
