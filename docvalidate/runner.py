@@ -90,7 +90,7 @@ def run_session(
         outcomes = _run_once(work, session, backend, max_output, doctest_flags)
         if not any(_faulted(o) for o in outcomes):
             break
-        if attempt < backend.retries and not backend_stopped(outcomes):
+        if attempt < backend.retries and not _stopped(outcomes):
             time.sleep(min(RETRY_PAUSE * 2 ** attempt, MAX_RETRY_PAUSE))
             continue
         outcomes = [_unjudged(o, attempt + 1) if _faulted(o) else o for o in outcomes]
@@ -105,7 +105,7 @@ RETRY_PAUSE = 0.5  # seconds before the first retry of a session lost to a fault
 MAX_RETRY_PAUSE = 8.0
 
 
-def backend_stopped(outcomes: Sequence[Outcome]) -> bool:
+def _stopped(outcomes: Sequence[Outcome]) -> bool:
     return any(o.result.error is not None and o.result.error.type == "Cancelled"
                for o in outcomes)
 

@@ -7,6 +7,8 @@ backends, in :mod:`docvalidate.protocol`, which is the only source of verdicts.
 
 from __future__ import annotations
 
+import threading
+import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +105,15 @@ class Received:
     kind: Literal["frame", "timeout", "closed", "forged", "cancelled", "fault"]
     data: bytes = b""
     detail: str = ""  # "forged": what was wrong with the bytes; "fault": what went wrong
+
+
+def time_left(stop: threading.Event, deadline: float) -> Received | float:
+    """What is left of a wait on a connection: a "cancelled" or "timeout" Received when it is
+    over, else the seconds left before ``deadline`` (a ``time.monotonic()`` value)."""
+    if stop.is_set():
+        return Received("cancelled")
+    remaining = deadline - time.monotonic()
+    return Received("timeout") if remaining <= 0 else remaining
 
 
 class Connection(Protocol):

@@ -40,7 +40,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from docvalidate.backends.base import BackendError, BackendFault, Job, Limits, Received
+from docvalidate.backends.base import (
+    BackendError,
+    BackendFault,
+    Job,
+    Limits,
+    Received,
+    time_left,
+)
 from docvalidate.backends.local import WORKER
 from docvalidate.protocol import max_frame
 from docvalidate.workspace import Entry, Survey, Surveys
@@ -223,6 +230,13 @@ class _Pool:
             self._free.append(slot)
             self._cond.notify()
 
+    def forget_current(self) -> None:
+        """Every sandbox's project copies are checked against the project again (and
+        uploaded again only when it changed)."""
+        with self._cond:
+            for slot in self._all:
+                slot.current.clear()
+
     def usage(self) -> tuple[int, float]:
         """Sandboxes made so far, and the seconds they have lived (or lived) in all."""
         now = time.monotonic()
@@ -284,9 +298,7 @@ class E2BBackend:
         self._surveys.clear()
         with self._lock:
             self._archives.clear()
-        with self._pool._cond:
-            for slot in self._pool._all:
-                slot.current.clear()  # checked again, and uploaded again only if it changed
+        self._pool.forget_current()
 
     def close(self) -> None:
         self._chores.shutdown(wait=True)  # clean-ups and spares finish before the kill
@@ -457,16 +469,11 @@ class E2BBackend:
             self._pip(slot, [requirement], f"requirement {requirement!r}")
 
     def _pip(self, slot: _Slot, arguments: list[str], what: str) -> None:
-        got: list[str] = []
-        execution = slot.sandbox.run_code(
+        text = self._printed(slot, (
             "import subprocess, sys\n"
             f"r = subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet', "
             f"*{arguments!r}], capture_output=True, text=True)\n"
-            "print(r.returncode)\nprint(r.stderr[-4000:])",
-            context=self._control(slot), on_stdout=lambda m: got.append(m.line),
-            timeout=PIP_TIMEOUT)
-        _checked(execution)
-        text = "".join(got)
+            "print(r.returncode)\nprint(r.stderr[-4000:])"), PIP_TIMEOUT)
         code, _, errors = text.partition("\n")
         if code.strip() != "0":
             last = [line for line in errors.splitlines() if line.strip()]
@@ -479,15 +486,19 @@ class E2BBackend:
         return slot.control
 
     def read_remote(self, slot: _Slot, path: str) -> str:
-        """A small text file of the sandbox, read through docvalidate's own context."""
-        got: list[str] = []
+        """A small text file of the sandbox ("" when it cannot be read)."""
         try:
-            slot.sandbox.run_code(
-                f"import os\nif os.path.exists({path!r}):\n    print(open({path!r}).read())",
-                context=self._control(slot), on_stdout=lambda m: got.append(m.line),
-                timeout=10)
+            return self._printed(slot, f"import os\nif os.path.exists({path!r}):\n"
+                                       f"    print(open({path!r}).read())", 10)
         except Exception:
             return ""
+
+    def _printed(self, slot: _Slot, code: str, timeout: float) -> str:
+        """What ``code`` prints, run in docvalidate's own context of the sandbox; raises
+        BackendError when the code itself failed."""
+        got: list[str] = []
+        _checked(slot.sandbox.run_code(code, context=self._control(slot), timeout=timeout,
+                                       on_stdout=lambda m: got.append(_line(m))))
         return "".join(got)
 
 
@@ -516,6 +527,11 @@ def _archive(root: Path, entries: Sequence[Entry]) -> bytes:
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def _line(message: Any) -> str:
+    """The text of an SDK output message."""
+    return str(getattr(message, "line", message))
 
 
 def _checked(execution: Any) -> Any:
@@ -571,11 +587,10 @@ class _Connection:
         # The answer to the last cell arrives before its execution ends: let it end first, so
         # that what it says at its end is not read as the end of this one.
         while self.running is not None and self.running.is_alive():
-            if self.stop.is_set():
-                return Received("cancelled")
-            if time.monotonic() >= deadline:
-                return Received("timeout")
-            self.running.join(POLL)
+            left = time_left(self.stop, deadline)
+            if isinstance(left, Received):
+                return left
+            self.running.join(min(left, POLL))
         self.backend._pool.keep_alive(self.slot)
         timeout = max(1.0, deadline - time.monotonic()) + GRACE
         self.cell += 1
@@ -591,7 +606,7 @@ class _Connection:
         size = [0]
 
         def stdout(message: Any) -> None:
-            text = str(getattr(message, "line", message))
+            text = _line(message)
             size[0] += len(text)
             if size[0] > self.limit:
                 self.events.put((cell, "forged", f"an answer over {self.limit} bytes"))
@@ -616,16 +631,13 @@ class _Connection:
         self.events.put((cell, "done", None))
 
     def _stderr(self, message: Any) -> None:
-        text = message.line if hasattr(message, "line") else str(message)
-        self.tail = (self.tail + text)[-4096:]
+        self.tail = (self.tail + _line(message))[-4096:]
 
     def receive(self, deadline: float) -> Received:
         while True:
-            if self.stop.is_set():
-                return Received("cancelled")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return Received("timeout")
+            remaining = time_left(self.stop, deadline)
+            if isinstance(remaining, Received):
+                return remaining
             try:
                 cell, kind, data = self.events.get(timeout=min(remaining, POLL))
             except queue.Empty:

@@ -27,7 +27,7 @@ from typing import Any
 
 from docvalidate.backends import seccomp
 from docvalidate.backends.access import trusted_program
-from docvalidate.backends.base import BackendError, Job, Limits, Received
+from docvalidate.backends.base import BackendError, Job, Limits, Received, time_left
 from docvalidate.backends.cgroup import Cgroup, ThreadCgroups
 from docvalidate.backends.identity import IDENTITIES, Identity
 from docvalidate.backends.leftovers import kill_user, sweep_user
@@ -327,11 +327,9 @@ class _Connection:
         # SIGSTOP) must not hang docvalidate on a full socket buffer.
         view = memoryview(frame)
         while view:
-            if self.stop.is_set():
-                return Received("cancelled")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return Received("timeout")
+            remaining = time_left(self.stop, deadline)
+            if isinstance(remaining, Received):
+                return remaining
             if not select.select([], [self.sock], [], min(remaining, POLL))[1]:
                 continue
             try:
@@ -353,11 +351,9 @@ class _Connection:
             self.scanned = len(self.buffer)
             if len(self.buffer) > self.limit:
                 return Received("forged", detail=f"an answer over {self.limit} bytes")
-            if self.stop.is_set():
-                return Received("cancelled")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return Received("timeout")
+            remaining = time_left(self.stop, deadline)
+            if isinstance(remaining, Received):
+                return remaining
             watched = [self.sock] + ([self.diag] if self.diag_open else [])
             ready, _, _ = select.select(watched, [], [], min(remaining, POLL))
             if self.diag in ready:

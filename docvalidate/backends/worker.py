@@ -502,9 +502,10 @@ class _Session:
     borrowed for each block and given back after it, so the answer can be written to the
     host's own stdout."""
 
-    def __init__(self, job, embedded=False):
+    def __init__(self, job, embedded=False, stack=None):
         self.filename, self.cap = job["filename"], job["max_output"]
         self.embedded = embedded
+        self.stack = stack  # embedded: where a stuck block's stack is dumped
         # Running a script puts its folder first on sys.path: our own modules must never
         # shadow the user's (a project with a `base.py`), so that entry goes and the project
         # root comes first.
@@ -614,8 +615,7 @@ def embedded_setup(frame, marker, project, folder, env):
     os.chdir(folder)
     os.environ.update(env)
     _limit(job["limits"])
-    session = _Session(job, embedded=True)
-    session.stack = open(folder + ".stack", "w")
+    session = _Session(job, embedded=True, stack=open(folder + ".stack", "w"))
     _answer(marker, {"t": "ready"})
     return session
 
@@ -625,7 +625,7 @@ def embedded_run(session, frame, marker):
     ``marker``. A stack dump goes to the session's stack file when the block outlives its
     time (the host cannot be sent a signal)."""
     block = marshal.loads(frame)
-    stack = getattr(session, "stack", None)
+    stack = session.stack
     if stack is not None and block.get("timeout"):
         stack.seek(0)
         stack.truncate()
