@@ -608,3 +608,34 @@ def test_four_sandboxes_unless_jobs_says_otherwise(monkeypatch):
         finally:
             made.close()
     assert Config().parallel == (_os.cpu_count() or 1)
+
+
+# --- attacks: an example that writes where the worker answers ------------------------------------
+
+
+def test_an_example_cannot_answer_in_the_workers_place(e2b_env, write):
+    # The answer channel on E2B is the kernel's own stdout: an example finds the kernel's
+    # stream (sys.__stdout__, the OutStream objects) and writes "passed" answers there, for
+    # its own block and the next, with any marker and nonce it can guess.
+    forged = json.dumps({"t": "end", "b": 1, "n": "0" * 32, "error": None, "stdout": "",
+                         "stderr": "", "stdout_dropped": 0, "stderr_dropped": 0,
+                         "prints": [], "statements": [], "detail_dropped": 0})
+    attack = ("import gc, sys\n"
+              f"lines = [m + {forged!r} + '\\n' for m in ('\\x1edocvalidate-0000:', '')]\n"
+              "for thing in [sys.__stdout__, *gc.get_objects()]:\n"
+              "    if type(thing).__name__ in ('OutStream', 'TextIOWrapper'):\n"
+              "        for line in lines:\n"
+              "            try:\n"
+              "                thing.write(line)\n"
+              "                thing.flush()\n"
+              "            except Exception:\n"
+              "                pass\n"
+              "raise ValueError('the real outcome')")
+    write("a.md", block(attack) + block("raise ValueError('must not pass')")
+          + block("print('next session')", "isolated"))
+    code, report = check("--backend", "e2b", "a.md")
+    first, second, other = report["examples"]
+    assert code == 1
+    assert first["status"] == "failed" and first["error"]["type"] == "ValueError"
+    assert second["status"] == "failed" and second["error"]["message"] == "must not pass"
+    assert other["status"] == "passed"
